@@ -1,0 +1,34 @@
+# Quick start: `make run` starts the fleet, `make test` runs the whole test suite.
+# Both install what they need into .venv first (Python 3.11+).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast bench soak lint clean
+
+$(STAMP): requirements.txt setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/dialer run
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.sim
+	$(BIN)/python -m bench.engine
+
+lint: $(STAMP)
+	$(BIN)/ruff check dialer api workers sim tests bench
+
+clean:
+	rm -rf .state build *.egg-info

@@ -1,0 +1,48 @@
+"""The HTTP API: `create_app()` builds it in small named steps."""
+
+import logging
+
+from flask import Flask
+
+from api.errors import register_error_handlers
+from api.extensions import db
+from dialer.config import load_settings
+from dialer.db import sqlalchemy_url
+
+
+def create_app(settings=None, celery=None):
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        DIALER_SETTINGS=settings,
+        SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}},
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    )
+    app.json.sort_keys = False
+    db.init_app(app)
+    app.extensions["dialer_celery"] = celery
+    register_error_handlers(app)
+    register_blueprints(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return app
+
+
+def register_blueprints(app):
+    from api import health
+
+    app.register_blueprint(health.blueprint)
+    for name in ("contacts", "campaigns", "calls", "connector"):
+        module = _optional_module(f"api.{name}")
+        if module is not None:
+            app.register_blueprint(module.blueprint)
+
+
+def _optional_module(name):
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)

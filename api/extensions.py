@@ -1,0 +1,7 @@
+"""Extension objects, only instantiated here; `create_app()` binds them to an app."""
+
+from flask_sqlalchemy import SQLAlchemy
+
+from dialer.models import Base
+
+db = SQLAlchemy(metadata=Base.metadata)

@@ -1,0 +1,163 @@
+"""Settings read from the environment, in one place.
+
+Every process (web, worker, beat, listener, CLI) calls `load_settings()` once at start-up. A
+required value that is missing or malformed stops start-up with a message naming it.
+"""
+
+import json
+import os
+from dataclasses import dataclass, field
+
+from dialer.validation import HOST_RULE, SAFE_ID_RULE, is_extension, is_host, is_safe_id
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable dialer; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class SwitchConfig:
+    name: str
+    host: str
+    port: int
+    password: str
+    capacity: int
+    cps: float
+
+
+@dataclass(frozen=True)
+class VcPaths:
+    """Paths on the voice connector; the spec names only startprocess."""
+
+    startprocess: str = "/fs-message/startprocess"
+    call_result: str = "/fs-message/call-result"
+    end_chat: str = "/fs-message/end-chat"
+    recording: str = "/fs-message/recording"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    api_token: str
+    connector_token: str
+    switches: tuple[SwitchConfig, ...]
+    vc_url: str
+    default_ivr: str
+    dialplan_context: str
+    tick_seconds: float = 1.0
+    vc_paths: VcPaths = field(default_factory=VcPaths)
+    vc_timeout_seconds: float = 5.0
+    reservation_timeout_seconds: float = 120.0
+    originate_timeout_seconds: int = 60
+    queued_lease_seconds: float = 30.0
+    service_identifier: str = ""
+    recording_url_template: str = "/recordings/{uuid}.wav"
+
+    @property
+    def capacity(self):
+        return sum(s.capacity for s in self.switches)
+
+    def switch(self, name):
+        for candidate in self.switches:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+
+REQUIRED = ("DATABASE_URL", "REDIS_URL", "DIALER_API_TOKEN", "DIALER_CONNECTOR_TOKEN", "DIALER_SWITCHES",
+            "DIALER_VC_URL")
+
+
+def load_settings(environ=None):
+    env = os.environ if environ is None else environ
+    missing = [name for name in REQUIRED if not env.get(name, "").strip()]
+    if missing:
+        raise ConfigError("missing required environment variables: " + ", ".join(missing))
+    return Settings(
+        database_url=env["DATABASE_URL"],
+        redis_url=env["REDIS_URL"],
+        api_token=env["DIALER_API_TOKEN"],
+        connector_token=env["DIALER_CONNECTOR_TOKEN"],
+        switches=parse_switches(env["DIALER_SWITCHES"]),
+        vc_url=env["DIALER_VC_URL"].rstrip("/"),
+        default_ivr=_extension(env, "DIALER_DEFAULT_IVR", "6666"),
+        dialplan_context=_host(env, "DIALER_DIALPLAN_CONTEXT", "default"),
+        tick_seconds=_number(env, "DIALER_TICK_SECONDS", 1.0, minimum=0.05),
+        vc_paths=VcPaths(
+            startprocess=env.get("DIALER_VC_STARTPROCESS_PATH", VcPaths.startprocess),
+            call_result=env.get("DIALER_VC_CALL_RESULT_PATH", VcPaths.call_result),
+            end_chat=env.get("DIALER_VC_END_CHAT_PATH", VcPaths.end_chat),
+            recording=env.get("DIALER_VC_RECORDING_PATH", VcPaths.recording),
+        ),
+        vc_timeout_seconds=_number(env, "DIALER_VC_TIMEOUT_SECONDS", 5.0, minimum=0.1),
+        reservation_timeout_seconds=_number(env, "DIALER_RESERVATION_TIMEOUT_SECONDS", 120.0, minimum=1),
+        originate_timeout_seconds=int(_number(env, "DIALER_ORIGINATE_TIMEOUT_SECONDS", 60, minimum=1)),
+        queued_lease_seconds=_number(env, "DIALER_QUEUED_LEASE_SECONDS", 30.0, minimum=1),
+        service_identifier=env.get("DIALER_SERVICE_IDENTIFIER", ""),
+        recording_url_template=env.get("DIALER_RECORDING_URL_TEMPLATE", "/recordings/{uuid}.wav"),
+    )
+
+
+def parse_switches(text):
+    """`DIALER_SWITCHES`: a JSON list of {"name", "host", "port", "password", "capacity", "cps"}."""
+    try:
+        items = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"DIALER_SWITCHES is not valid JSON: {exc}") from exc
+    if not isinstance(items, list) or not items:
+        raise ConfigError("DIALER_SWITCHES must be a non-empty JSON list of switches")
+    switches = tuple(_switch(item, index) for index, item in enumerate(items))
+    names = [s.name for s in switches]
+    if len(set(names)) != len(names):
+        raise ConfigError("DIALER_SWITCHES has two switches with the same name")
+    return switches
+
+
+def _switch(item, index):
+    where = f"DIALER_SWITCHES[{index}]"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be an object")
+    missing = [k for k in ("name", "host", "port", "password", "capacity", "cps") if k not in item]
+    if missing:
+        raise ConfigError(f"{where} is missing: {', '.join(missing)}")
+    if not is_safe_id(str(item["name"])):
+        raise ConfigError(f"{where}.name: {SAFE_ID_RULE}")
+    if not is_host(str(item["host"])):
+        raise ConfigError(f"{where}.host: {HOST_RULE}")
+    try:
+        switch = SwitchConfig(name=str(item["name"]), host=str(item["host"]), port=int(item["port"]),
+                              password=str(item["password"]), capacity=int(item["capacity"]),
+                              cps=float(item["cps"]))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: port and capacity must be integers, cps a number ({exc})") from exc
+    if switch.capacity < 0 or switch.cps <= 0 or not 0 < switch.port < 65536:
+        raise ConfigError(f"{where}: capacity must be >= 0, cps > 0 and port 1..65535")
+    return switch
+
+
+def _number(env, name, default, minimum):
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _extension(env, name, default):
+    value = env.get(name, "").strip() or default
+    if not is_extension(value):
+        raise ConfigError(f"{name} must be a dialplan extension (letters, digits, * # + . _ -), got {value!r}")
+    return value
+
+
+def _host(env, name, default):
+    value = env.get(name, "").strip() or default
+    if not is_host(value):
+        raise ConfigError(f"{name}: {HOST_RULE}, got {value!r}")
+    return value

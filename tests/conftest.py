@@ -1,0 +1,115 @@
+"""Fixtures shared by every test folder: real PostgreSQL and Redis (embedded unless the
+environment names servers), a migrated test database, settings, the Flask app and its client."""
+
+import json
+import os
+
+import pytest
+from sqlalchemy import text
+
+from dialer.config import Settings, SwitchConfig
+from dialer.db import make_engine, make_session_factory, migrate
+from dialer.embedded import apply_embedded_defaults, drop_database, ensure_database, with_database
+
+API_TOKEN = "test-api-token"
+CONNECTOR_TOKEN = "test-connector-token"
+TABLES = ("outbox", "call_attempts", "contacts", "campaigns")
+
+
+@pytest.fixture(scope="session")
+def service_urls():
+    """DATABASE_URL (of the server) and REDIS_URL: from the environment, else embedded servers."""
+    env = {k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL") if os.environ.get(k)}
+    apply_embedded_defaults(env, database="postgres")
+    return env
+
+
+@pytest.fixture(scope="session")
+def database_url(service_urls):
+    """A fresh, migrated database for this test session (one per xdist worker)."""
+    server = with_database(service_urls["DATABASE_URL"], "postgres")
+    name = "dialer_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    drop_database(server, name)
+    url = ensure_database(server, name)
+    migrate(url)
+    yield url
+    drop_database(server, name)
+
+
+@pytest.fixture(scope="session")
+def redis_url(service_urls):
+    return service_urls["REDIS_URL"]
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine):
+    """A session factory on a database emptied before the test."""
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory):
+    session = session_factory()
+    yield session
+    session.close()
+
+
+def make_settings(database_url, redis_url, **overrides):
+    values = dict(
+        database_url=database_url,
+        redis_url=redis_url,
+        api_token=API_TOKEN,
+        connector_token=CONNECTOR_TOKEN,
+        switches=(SwitchConfig("sw1", "127.0.0.1", 8021, "ClueCon", 10, 100.0),),
+        vc_url="http://127.0.0.1:8088",
+        default_ivr="6666",
+        dialplan_context="default",
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(database_url, redis_url):
+    return make_settings(database_url, redis_url)
+
+
+@pytest.fixture
+def app(settings, session_factory):
+    from api import create_app
+
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    from api.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth():
+    return {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@pytest.fixture
+def connector_auth():
+    return {"Authorization": f"Bearer {CONNECTOR_TOKEN}"}
+
+
+def switches_json(*switches):
+    return json.dumps([s.__dict__ for s in switches])
