@@ -8,6 +8,7 @@ from api.errors import register_error_handlers
 from api.extensions import db
 from dialer.config import load_settings
 from dialer.db import sqlalchemy_url
+from dialer.switches import SwitchConnections
 
 
 def create_app(settings=None, celery=None):
@@ -22,7 +23,8 @@ def create_app(settings=None, celery=None):
     )
     app.json.sort_keys = False
     db.init_app(app)
-    app.extensions["dialer_celery"] = celery
+    app.extensions["dialer_celery"] = celery or _celery_app()
+    app.extensions["dialer_switches"] = SwitchConnections(settings.switches)
     register_error_handlers(app)
     register_blueprints(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -30,19 +32,14 @@ def create_app(settings=None, celery=None):
 
 
 def register_blueprints(app):
-    from api import health
+    from api import calls, campaigns, connector, contacts, controls, health
 
-    app.register_blueprint(health.blueprint)
-    for name in ("contacts", "campaigns", "calls", "connector"):
-        module = _optional_module(f"api.{name}")
-        if module is not None:
-            app.register_blueprint(module.blueprint)
+    for module in (health, contacts, campaigns, controls, calls, connector):
+        app.register_blueprint(module.blueprint)
 
 
-def _optional_module(name):
-    import importlib
-    import importlib.util
+def _celery_app():
+    """Only to enqueue tasks by name; the web process never runs them."""
+    from workers.app import celery_app
 
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
+    return celery_app

@@ -53,6 +53,7 @@ class Settings:
     queued_lease_seconds: float = 30.0
     service_identifier: str = ""
     recording_url_template: str = "/recordings/{uuid}.wav"
+    instance: str = "dialer"
 
     @property
     def capacity(self):
@@ -96,6 +97,7 @@ def load_settings(environ=None):
         queued_lease_seconds=_number(env, "DIALER_QUEUED_LEASE_SECONDS", 30.0, minimum=1),
         service_identifier=env.get("DIALER_SERVICE_IDENTIFIER", ""),
         recording_url_template=env.get("DIALER_RECORDING_URL_TEMPLATE", "/recordings/{uuid}.wav"),
+        instance=_safe(env, "DIALER_INSTANCE", "dialer"),
     )
 
 
@@ -153,6 +155,13 @@ def _extension(env, name, default):
     value = env.get(name, "").strip() or default
     if not is_extension(value):
         raise ConfigError(f"{name} must be a dialplan extension (letters, digits, * # + . _ -), got {value!r}")
+    return value
+
+
+def _safe(env, name, default):
+    value = env.get(name, "").strip() or default
+    if not is_safe_id(value):
+        raise ConfigError(f"{name}: {SAFE_ID_RULE}, got {value!r}")
     return value
 
 

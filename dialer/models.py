@@ -67,6 +67,7 @@ class Contact(Base):
     # Engine bookkeeping.
     dial_after: Mapped[datetime] = mapped_column(Timestamp)  # max(start, scheduled, retry time)
     status_changed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)  # the calls-per-second budget reads it
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     switch_name: Mapped[str | None] = mapped_column(String(40))
     call_uuid: Mapped[str | None] = mapped_column(String(40))
@@ -84,6 +85,7 @@ class Contact(Base):
         Index("ix_contacts_in_flight", "status", "status_changed_at",
               postgresql_where=text("status IN ('queued', 'agent_pending', 'dialed')")),
         Index("ix_contacts_campaign_status", "campaign_id", "status"),
+        Index("ix_contacts_claimed_at", "claimed_at"),
         Index("ix_contacts_end_time_pending", "end_time", postgresql_where=text("status = 'pending'")),
     )
 
@@ -106,6 +108,7 @@ class CallAttempt(Base):
     hangup_cause: Mapped[str | None] = mapped_column(String(40))
     billsec: Mapped[int | None] = mapped_column(Integer)
     sip_term_status: Mapped[str | None] = mapped_column(String(10))
+    job_status: Mapped[str | None] = mapped_column(String(10))  # ok / err, from BACKGROUND_JOB
     result_source: Mapped[str | None] = mapped_column(String(20))  # hangup, job, reconcile
 
 

@@ -7,6 +7,7 @@ redelivered task, a second allocator or a duplicated event finds nothing to chan
 from sqlalchemy import func, update
 
 from dialer.models import Contact
+from dialer.validation import DIALING_MODES  # noqa: F401  (re-exported: the contact's modes)
 
 PENDING = "pending"
 QUEUED = "queued"  # ours: claimed by the allocator, originate task enqueued, not yet sent
@@ -24,7 +25,6 @@ FINAL = (ENDED, FAILED, REMOVED)
 IVR = "IVR"
 AGENT = "AGENT"
 CAMPAIGN_TYPES = (IVR, AGENT)
-DIALING_MODES = ("PREDICTIVE", "PREVIEW", "PROGRESSIVE")
 ROUTING_MODES = ("AGENT", "QUEUE")
 
 CAMPAIGN_RUNNING = "running"

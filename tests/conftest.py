@@ -38,7 +38,12 @@ def database_url(service_urls):
 
 @pytest.fixture(scope="session")
 def redis_url(service_urls):
-    return service_urls["REDIS_URL"]
+    """Logical database 1 of the Redis server: tests flush it, so never the fleet's own 0."""
+    from redis.connection import parse_url
+
+    url = service_urls["REDIS_URL"]
+    base = url.split("?")[0].rsplit("/", 1)[0] if parse_url(url).get("db") is not None else url.rstrip("/")
+    return base + "/1"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,57 @@
+"""Contact intake and lookup: validate, hand to dialer.intake, answer."""
+
+from flask import Blueprint, jsonify, request
+from marshmallow import ValidationError
+
+from api.auth import require_api_token
+from api.errors import ApiError
+from api.extensions import db
+from dialer.intake import error_fields, load_contact, parse_contact, parse_contacts, store_contacts
+
+blueprint = Blueprint("contacts", __name__)
+
+
+@blueprint.post("/contacts")
+@require_api_token
+def create_contact():
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, "expected one contact as a JSON object (send lists to /contacts/bulk)")
+    row = validated(parse_contact, body, "invalid contact: nothing stored")
+    result = store_contacts(db.session, [row])
+    db.session.commit()
+    return jsonify(load_contact(db.session, row["id"])), 201 if result.created else 200
+
+
+@blueprint.post("/contacts/bulk")
+@require_api_token
+def create_contacts():
+    body = json_body()
+    if not isinstance(body, list):
+        raise ApiError(400, "expected a JSON array of contacts")
+    rows = validated(parse_contacts, body, "invalid contacts: nothing stored")
+    result = store_contacts(db.session, rows)
+    db.session.commit()
+    return jsonify({"created": result.created, "existing": result.existing}), 201
+
+
+@blueprint.get("/contacts/<contact_id>")
+def get_contact(contact_id):
+    found = load_contact(db.session, contact_id)
+    if found is None:
+        raise ApiError(404, f"no contact with id {contact_id!r}")
+    return jsonify(found)
+
+
+def json_body():
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise ApiError(400, "request body is not valid JSON")
+    return body
+
+
+def validated(parse, body, message):
+    try:
+        return parse(body)
+    except ValidationError as exc:
+        raise ApiError(400, message, error_fields(exc.messages)) from exc

@@ -1,0 +1,38 @@
+"""Celery settings (DESIGN.md "Processes"). The broker is REDIS_URL; nothing connects at import."""
+
+import os
+
+broker_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+broker_connection_retry_on_startup = True
+# Redis redelivers an unacked task after this long; every task body is idempotent anyway, and
+# nothing here is scheduled with ETA/countdown (retries live in PostgreSQL), so keep it short
+# enough that a killed worker's task comes back soon.
+broker_transport_options = {"visibility_timeout": 300}
+
+task_serializer = "json"
+accept_content = ["json"]
+result_serializer = "json"
+task_ignore_result = True
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+worker_hijack_root_logger = False
+timezone = "UTC"
+enable_utc = True
+
+task_default_queue = "default"
+task_queues_names = ("originate", "results", "notify", "default")
+task_routes = {
+    "dialer.originate": {"queue": "originate"},
+    "dialer.reserve_agents": {"queue": "originate"},
+    "dialer.record_events": {"queue": "results"},
+    "dialer.deliver_outbox": {"queue": "notify"},
+}
+
+_tick = float(os.environ.get("DIALER_TICK_SECONDS", "1") or 1)
+beat_schedule = {
+    "allocate": {"task": "dialer.allocate", "schedule": _tick, "options": {"expires": _tick * 2}},
+    "reconcile": {"task": "dialer.reconcile", "schedule": 10.0, "options": {"expires": 20}},
+    "expire": {"task": "dialer.expire", "schedule": 30.0, "options": {"expires": 60}},
+    "deliver-outbox": {"task": "dialer.deliver_outbox", "schedule": 5.0, "options": {"expires": 10}},
+}

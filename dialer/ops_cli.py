@@ -1,0 +1,86 @@
+"""Fleet commands for operators: `dialer run`, `dialer migrate`, `dialer services ...`,
+`dialer outbox ...`. Registered on the `dialer` group in dialer/cli.py."""
+
+import os
+
+import click
+
+from dialer.cli import open_sessions
+
+
+@click.command("run")
+def run_command():
+    """Start the whole fleet (embedded servers and simulators when nothing else is configured)."""
+    from dialer.launcher import run
+
+    run()
+
+
+@click.command("migrate")
+def migrate_command():
+    """Apply database migrations to DATABASE_URL (the Procfile's release step)."""
+    from dialer.cli import database_url
+    from dialer.db import migrate
+
+    migrate(database_url())
+    click.echo("database is up to date")
+
+
+@click.group("services")
+def services():
+    """The embedded PostgreSQL and Redis of the local state folder."""
+
+
+@services.command("up")
+def services_up():
+    """Start them (if needed) and print their URLs as shell exports."""
+    from dialer.embedded import apply_embedded_defaults
+
+    env = {}
+    apply_embedded_defaults(env)
+    for name, value in env.items():
+        click.echo(f"export {name}='{value}'")
+
+
+@services.command("stop")
+def services_stop():
+    """Stop them."""
+    from dialer.embedded import state_dir, stop_embedded
+
+    stop_embedded(state_dir(os.environ))
+    click.echo("embedded servers stopped")
+
+
+@click.group("outbox")
+def outbox():
+    """Messages for the voice connector."""
+
+
+@outbox.command("status")
+def outbox_status():
+    """Count messages by state (pending, delivered, dead)."""
+    from sqlalchemy import func, select
+
+    from dialer.models import OutboxMessage
+
+    engine, sessions = open_sessions()
+    with sessions() as session:
+        rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    engine.dispose()
+    for status, count in sorted(rows):
+        click.echo(f"{status:10} {count}")
+
+
+@outbox.command("requeue")
+def outbox_requeue():
+    """Give every dead message (retries exhausted) a fresh set of retries."""
+    from dialer.outbox import requeue_dead
+
+    engine, sessions = open_sessions()
+    with sessions() as session:
+        count = requeue_dead(session)
+    engine.dispose()
+    click.echo(f"requeued {count} message(s)")
+
+
+COMMANDS = (run_command, migrate_command, services, outbox)

@@ -1,0 +1,138 @@
+"""The whole fleet for end-to-end tests: web (gunicorn), a Celery worker, the listener and beat
+as real subprocesses, on the test database and Redis, against the simulators over TCP."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+import requests
+
+from sim.testing import wait_for
+from tests.conftest import API_TOKEN, CONNECTOR_TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+COMMANDS = {
+    "web": [str(BIN / "gunicorn"), "--bind", "127.0.0.1:{web_port}", "--workers", "2", "--log-level", "warning",
+            "api.wsgi:app"],
+    "worker": [str(BIN / "celery"), "-A", "workers.app", "worker", "--loglevel", "WARNING",
+               "--queues", "originate,results,notify,default", "--concurrency", "3", "--without-gossip",
+               "--without-mingle", "--without-heartbeat", "-n", "e2e-{name}@%h"],
+    "listener": [sys.executable, "-m", "workers.listener"],
+    "beat": [str(BIN / "celery"), "-A", "workers.app", "beat", "--loglevel", "WARNING",
+             "--schedule", "{state}/beat-schedule"],
+}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Fleet:
+    def __init__(self, database_url, redis_url, switch, connector, state_dir, capacity=10, cps=200,
+                 tick=0.2, extra_env=None):
+        self.web_port = free_port()
+        self.state = Path(state_dir)
+        self.redis_url = redis_url
+        self.env = dict(os.environ)
+        self.env.update({
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "DIALER_API_TOKEN": API_TOKEN,
+            "DIALER_CONNECTOR_TOKEN": CONNECTOR_TOKEN,
+            "DIALER_SWITCHES": json.dumps([{"name": "sim", "host": "127.0.0.1", "port": switch.port,
+                                            "password": switch.password, "capacity": capacity, "cps": cps}]),
+            "DIALER_VC_URL": connector.url if connector else "http://127.0.0.1:9",
+            "DIALER_TICK_SECONDS": str(tick),
+            "DIALER_ORIGINATE_TIMEOUT_SECONDS": "30",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        })
+        self.env.update(extra_env or {})
+        self.processes = {}
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start(self, *names):
+        for name in names or ("web", "worker", "listener", "beat"):
+            self._spawn(name)
+        if "web" in (names or ("web",)):
+            wait_for(self._web_answers, timeout=30, message="the web process to answer")
+        return self
+
+    def _spawn(self, name):
+        command = [part.format(web_port=self.web_port, state=self.state, name=name) for part in COMMANDS[name]]
+        log = open(self.state / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self, name, sig=signal.SIGTERM):
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+    def restart(self, name):
+        self.stop(name)
+        self.start(name)
+
+    def stop_all(self):
+        for name in list(self.processes):
+            self.stop(name)
+
+    def log(self, name):
+        path = self.state / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _web_answers(self):
+        try:
+            return requests.get(self.url + "/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    # HTTP helpers
+
+    def post(self, path, body, token=API_TOKEN):
+        return requests.post(self.url + path, json=body, timeout=30,
+                             headers={"Authorization": f"Bearer {token}"})
+
+    def get(self, path):
+        return requests.get(self.url + path, timeout=30)
+
+    def post_contacts(self, contacts):
+        response = self.post("/contacts/bulk", contacts)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def agent_callback(self, body):
+        return self.post("/dialer-connector/agent", body, token=CONNECTOR_TOKEN)
+
+
+def flush_redis(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+
+
+def wait_until(predicate, timeout=60, message=None):
+    return wait_for(predicate, timeout=timeout, interval=0.05, message=message)
+
+
+def elapsed(since):
+    return time.monotonic() - since

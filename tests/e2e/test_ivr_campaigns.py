@@ -1,0 +1,59 @@
+"""IVR campaigns end to end: fleet (web, worker, listener, beat) + switch and VC simulators."""
+
+from collections import Counter
+
+from dialer.allocation import fair_share
+from tests.e2e.conftest import CAPACITY
+from tests.e2e.contacts import (ANSWERED, BUSY, DECLINED, EXPECTED_RESULT, NO_ANSWER, UNALLOCATED, all_in,
+                                attempts, contacts, rows)
+from tests.e2e.fleet import wait_until
+
+OUTCOMES = (ANSWERED, BUSY, NO_ANSWER, DECLINED, UNALLOCATED)
+
+
+def test_three_campaigns_dial_to_completion_with_the_result_of_every_call(fleet, engine, switch_sim, vc_sim):
+    batch = contacts("small", 5, OUTCOMES) + contacts("mid", 12, OUTCOMES) + contacts("large", 23, OUTCOMES)
+    fleet.post_contacts(batch)
+    ids = [c["id"] for c in batch]
+    wait_until(lambda: all_in(engine, ids, "ended"), timeout=90, message="every contact to end")
+
+    stored = rows(engine, ids)
+    for sent in batch:
+        row = stored[sent["id"]]
+        assert row.call_result == EXPECTED_RESULT[sent["customer_number"]], sent
+        assert row.dial_time is not None and row.hangup_time is not None
+        assert (row.answer_time is not None) == (sent["customer_number"] == ANSWERED)
+    # One originate per contact, each with our variables; one attempt row each.
+    ours = [o for o in switch_sim.originates if o.variables.get("dialer_contact_id") in stored]
+    assert Counter(o.variables["dialer_contact_id"] for o in ours) == Counter(ids)
+    assert len(attempts(engine)) == len(ids)
+    # Every result reaches the voice connector, once.
+    wait_until(lambda: len(vc_sim.messages(path="/fs-message/call-result")) == len(ids), timeout=30,
+               message="a delivery notification per contact")
+    delivered = Counter(m["body"]["callUid"] for m in vc_sim.messages(path="/fs-message/call-result"))
+    assert delivered == Counter(ids)
+
+
+def test_first_calls_follow_the_fair_share_and_slots_never_exceed_capacity(fleet, engine, switch_sim):
+    sizes = {"a": 3, "b": 9, "c": 30}
+    batch = [c for name, size in sizes.items() for c in contacts(name, size)]
+    fleet.post_contacts(batch)
+    ids = [c["id"] for c in batch]
+    wait_until(lambda: all_in(engine, ids, "ended"), timeout=90, message="every contact to end")
+
+    first = [o.variables["dialer_campaign_id"] for o in switch_sim.originates[:CAPACITY]]
+    assert Counter(first) == Counter(fair_share(CAPACITY, sizes))
+    assert max_concurrent_calls(attempts(engine)) <= CAPACITY
+
+
+def max_concurrent_calls(rows):
+    """The most calls in flight at once, from each attempt's dial and hangup times."""
+    moments = []
+    for row in rows:
+        moments.append((row.created_at, 1))
+        moments.append((row.hangup_time, -1))
+    level = peak = 0
+    for _, change in sorted(moments, key=lambda m: (m[0], m[1])):
+        level += change
+        peak = max(peak, level)
+    return peak

@@ -1,0 +1,129 @@
+"""`dialer import` and `dialer status` through click, on the test database."""
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from dialer.cli import main
+from dialer.intake import parse_contacts, store_contacts
+from dialer.models import Campaign, Contact
+from tests.contact_payloads import SPEC_EXAMPLE, flat
+
+COLUMNS = ("id", "customer_number", "campaign_id", "campaign_type", "gateway_id", "start_time", "end_time",
+           "priority", "queue_name")
+
+
+@pytest.fixture
+def run(database_url, session_factory):
+    """Invoke the CLI on the (emptied) test database; returns click's Result."""
+
+    def invoke(*args):
+        return CliRunner().invoke(main, [str(a) for a in args], env={"DATABASE_URL": database_url})
+
+    return invoke
+
+
+def write_csv(path, rows, columns=COLUMNS):
+    with open(path, "w", newline="") as target:
+        writer = csv.DictWriter(target, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def stored_ids(session):
+    return set(session.scalars(select(Contact.id)))
+
+
+def test_importing_a_csv_stores_the_good_rows_and_lists_the_bad_ones_by_line(run, tmp_path, session):
+    rows = [flat(id="c-1"), flat(id="c-2", customer_number="555 123"), flat(id="c-3"),
+            flat(id="c-4", priority="12", end_time="2029-01-01T00:00:00+00:00")]
+    result = run("import", write_csv(tmp_path / "contacts.csv", [{k: r.get(k, "") for k in COLUMNS} for r in rows]))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "stored: 2",
+        "already present: 0",
+        "rejected: 2",
+        "  line 3: customer_number: not allowed in a switch command: digits only, optionally after a leading +, "
+        "at most 20",
+        "  line 5: priority: must be a whole number from 1 to 10 (1 is dialed first)",
+        "  line 5: end_time: must be later than the start time",
+    ]
+    assert stored_ids(session) == {"c-1", "c-3"}
+
+
+def test_importing_the_same_csv_again_stores_nothing_new(run, tmp_path, session):
+    path = write_csv(tmp_path / "contacts.csv", [{k: flat(id=f"c-{i}").get(k, "") for k in COLUMNS} for i in range(5)])
+    assert run("import", path).exit_code == 0
+    again = run("import", path, "--batch-size", 2)
+    assert again.exit_code == 0
+    assert again.stdout.splitlines()[:3] == ["stored: 0", "already present: 5", "rejected: 0"]
+    assert len(stored_ids(session)) == 5
+
+
+def test_importing_a_json_file_takes_both_forms_and_names_bad_ones_by_index(run, tmp_path, session):
+    bad = json.loads(json.dumps(SPEC_EXAMPLE))
+    bad["id"] = "bad-one"
+    bad["header"]["shedulingMetaData"]["routingMode"] = "AGENT"
+    bad["header"]["shedulingMetaData"].pop("resourceId")
+    path = tmp_path / "contacts.json"
+    path.write_text(json.dumps([SPEC_EXAMPLE, flat(id="flat-1"), bad, "not a contact"]))
+    result = run("import", path, "--batch-size", 1)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "stored: 2",
+        "already present: 0",
+        "rejected: 2",
+        "  index 2: header.shedulingMetaData.resourceId: routing mode AGENT needs a resource id (the agent's id)",
+        "  index 3: _schema: each contact must be a JSON object",
+    ]
+    assert stored_ids(session) == {SPEC_EXAMPLE["id"], "flat-1"}
+
+
+def test_a_csv_with_an_unknown_column_is_refused_before_anything_is_stored(run, tmp_path, session):
+    path = write_csv(tmp_path / "contacts.csv", [{"id": "c-1", "phone": "1001"}], columns=("id", "phone"))
+    result = run("import", path)
+    assert result.exit_code == 1
+    assert "unknown CSV columns: phone" in result.output
+    assert stored_ids(session) == set()
+
+
+def test_a_file_with_another_extension_needs_the_format_option(run, tmp_path):
+    path = tmp_path / "contacts.txt"
+    path.write_text(json.dumps([flat()]))
+    assert run("import", path).exit_code == 2
+    assert run("import", path, "--format", "json").exit_code == 0
+
+
+def test_the_import_help_says_that_a_rejected_row_means_exit_status_one(run):
+    assert "Exits with status 1 if any contact was rejected" in run("import", "--help").output
+
+
+def test_status_prints_a_table_of_every_campaign_with_its_counts(run, session):
+    session.add(Campaign(id="quiet", state="stopped"))
+    session.commit()
+    store_contacts(session, parse_contacts([flat(id=f"s-{i}", campaign_id="summer") for i in range(3)]))
+    session.commit()
+    result = run("status")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "campaign  state    pending  queued  agent_pending  dialed  ended  stopped  failed  removed",
+        "quiet     stopped        0       0              0       0      0        0       0        0",
+        "summer    running        3       0              0       0      0        0       0        0",
+    ]
+
+
+def test_status_of_one_campaign_prints_only_that_campaign(run, session):
+    session.add(Campaign(id="quiet", state="stopped"))
+    session.commit()
+    lines = run("status", "quiet").stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["campaign", "quiet"]
+
+
+def test_status_of_an_unknown_campaign_fails_with_a_message(run):
+    result = run("status", "nope")
+    assert result.exit_code == 1
+    assert "no campaign with id 'nope'" in result.output

@@ -1,0 +1,117 @@
+"""Celery tasks: thin wrappers that take ids, build nothing themselves (runtime.py does), and
+call dialer/. Every body is idempotent, so `acks_late` redelivery is harmless."""
+
+import logging
+
+from celery import shared_task
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from dialer import agents, allocator, dialing, outbox, reconcile as reconciling, results
+from dialer.event_messages import from_message
+from dialer.expire import expire_contacts
+from dialer.vc import VcClient
+from workers.runtime import runtime
+
+log = logging.getLogger(__name__)
+
+ORIGINATE_BATCH = 25
+DATABASE_ERRORS = (OperationalError, DBAPIError)
+# Results must never be lost: a database outage is waited out (redelivery is harmless).
+NEVER_GIVE_UP = dict(autoretry_for=DATABASE_ERRORS, retry_backoff=True, retry_backoff_max=30,
+                     max_retries=None, retry_jitter=True)
+
+
+@shared_task(name="dialer.allocate")
+def allocate():
+    """One allocation tick: claim contacts for the free slots, then enqueue their work."""
+    rt = runtime()
+    with rt.sessions() as session:
+        tick = allocator.allocate(session, rt.settings.switches)
+        session.commit()
+    for switch_name, contact_ids in tick.ivr_by_switch().items():
+        for start in range(0, len(contact_ids), ORIGINATE_BATCH):
+            originate.delay(switch_name, contact_ids[start:start + ORIGINATE_BATCH])
+    if tick.agent_contacts():
+        reserve_agents.delay(tick.agent_contacts())
+    if tick.claims:
+        log.info("task=allocate claimed=%d allotment=%s", len(tick.claims), tick.allotment)
+    return len(tick.claims)
+
+
+@shared_task(name="dialer.originate")
+def originate(switch_name, contact_ids):
+    rt = runtime()
+    with rt.sessions() as session:
+        outcome = dialing.dial_ivr_contacts(session, rt.switches.get(switch_name), rt.settings,
+                                            switch_name, contact_ids)
+    if outcome.failed or outcome.retry:
+        log.info("task=originate switch=%s dialed=%d failed=%s retry=%d", switch_name,
+                 len(outcome.dialed), outcome.failed, len(outcome.retry))
+
+
+@shared_task(name="dialer.reserve_agents")
+def reserve_agents(contact_ids):
+    rt = runtime()
+    vc = VcClient(rt.settings.vc_url, rt.settings.vc_timeout_seconds)
+    try:
+        with rt.sessions() as session:
+            agents.reserve_agents(session, vc, rt.settings, contact_ids)
+    finally:
+        vc.close()
+
+
+@shared_task(name="dialer.record_events", **NEVER_GIVE_UP)
+def record_events(messages):
+    """Results published by the listener, in the order the switch sent them."""
+    rt = runtime()
+    with rt.sessions() as session:
+        recorded = results.record_results(session, rt.settings, [from_message(m) for m in messages])
+        session.commit()
+    if recorded.messages:
+        deliver_outbox.delay()
+    if recorded.freed_slots:
+        allocate()  # refill the freed slots now rather than at the next beat tick
+
+
+@shared_task(name="dialer.deliver_outbox", **NEVER_GIVE_UP)
+def deliver_outbox():
+    rt = runtime()
+    vc = VcClient(rt.settings.vc_url, rt.settings.vc_timeout_seconds)
+    try:
+        with rt.sessions() as session:
+            delivered, failed = outbox.deliver_due(session, vc)
+    finally:
+        vc.close()
+    if delivered and not failed:
+        deliver_outbox.delay()  # there may be more due
+    return delivered
+
+
+@shared_task(name="dialer.expire")
+def expire():
+    rt = runtime()
+    with rt.sessions() as session:
+        changed = expire_contacts(session)
+        session.commit()
+    if changed:
+        log.info("task=expire expired=%d", changed)
+    return changed
+
+
+@shared_task(name="dialer.reconcile")
+def reconcile():
+    rt = runtime()
+
+    def live_calls_of(switch_name):
+        body = rt.switches.get(switch_name).api("show channels as json")
+        return reconciling.live_call_uuids(body)
+
+    with rt.sessions() as session:
+        repairs = reconciling.reconcile(session, rt.settings, live_calls_of)
+    if repairs.lost:
+        deliver_outbox.delay()
+    return {"requeued": len(repairs.requeued), "lost": len(repairs.lost), "never_sent": len(repairs.never_sent)}
+
+
+__all__ = ["allocate", "originate", "reserve_agents", "record_events", "deliver_outbox", "expire",
+           "reconcile", "dialing"]
