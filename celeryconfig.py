@@ -30,9 +30,10 @@ task_routes = {
 }
 
 _tick = float(os.environ.get("DIALER_TICK_SECONDS", "1") or 1)
+_reconcile = float(os.environ.get("DIALER_RECONCILE_SECONDS", "10") or 10)
 beat_schedule = {
     "allocate": {"task": "dialer.allocate", "schedule": _tick, "options": {"expires": _tick * 2}},
-    "reconcile": {"task": "dialer.reconcile", "schedule": 10.0, "options": {"expires": 20}},
+    "reconcile": {"task": "dialer.reconcile", "schedule": _reconcile, "options": {"expires": _reconcile * 2}},
     "expire": {"task": "dialer.expire", "schedule": 30.0, "options": {"expires": 60}},
     "deliver-outbox": {"task": "dialer.deliver_outbox", "schedule": 5.0, "options": {"expires": 10}},
 }

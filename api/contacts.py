@@ -19,8 +19,9 @@ def create_contact():
         raise ApiError(400, "expected one contact as a JSON object (send lists to /contacts/bulk)")
     row = validated(parse_contact, body, "invalid contact: nothing stored")
     result = store_contacts(db.session, [row])
+    stored = load_contact(db.session, row["id"])
     db.session.commit()
-    return jsonify(load_contact(db.session, row["id"])), 201 if result.created else 200
+    return jsonify(stored), 201 if result.created else 200
 
 
 @blueprint.post("/contacts/bulk")

@@ -11,16 +11,16 @@ def campaign_status(session, campaign_id):
     state = session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
     if state is None:
         return None
-    rows = session.execute(
-        select(Contact.status, func.count()).where(Contact.campaign_id == campaign_id).group_by(Contact.status))
+    rows = session.execute(select(Contact.status, func.count())
+                           .where(Contact.campaign_id == campaign_id).group_by(Contact.status))
     return _status(campaign_id, state, rows)
 
 
 def list_campaigns(session):
     """Every campaign's status, ordered by campaign id."""
     counts = {}
-    rows = session.execute(
-        select(Contact.campaign_id, Contact.status, func.count()).group_by(Contact.campaign_id, Contact.status))
+    rows = session.execute(select(Contact.campaign_id, Contact.status, func.count())
+                           .group_by(Contact.campaign_id, Contact.status))
     for campaign_id, status, n in rows:
         counts.setdefault(campaign_id, []).append((status, n))
     campaigns = session.execute(select(Campaign.id, Campaign.state).order_by(Campaign.id))

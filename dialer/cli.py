@@ -102,3 +102,13 @@ def status_command(campaign_id):
     for line in [header, *lines]:
         click.echo("  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)
                              for i, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip())
+
+
+def _add_fleet_commands():
+    from dialer.ops_cli import COMMANDS  # imports this module's helpers, so it comes last
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_fleet_commands()

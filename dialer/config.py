@@ -54,6 +54,7 @@ class Settings:
     service_identifier: str = ""
     recording_url_template: str = "/recordings/{uuid}.wav"
     instance: str = "dialer"
+    reconcile_grace_seconds: float = 15.0
 
     @property
     def capacity(self):
@@ -98,6 +99,7 @@ def load_settings(environ=None):
         service_identifier=env.get("DIALER_SERVICE_IDENTIFIER", ""),
         recording_url_template=env.get("DIALER_RECORDING_URL_TEMPLATE", "/recordings/{uuid}.wav"),
         instance=_safe(env, "DIALER_INSTANCE", "dialer"),
+        reconcile_grace_seconds=_number(env, "DIALER_RECONCILE_GRACE_SECONDS", 15.0, minimum=0.5),
     )
 
 

@@ -61,10 +61,13 @@ def _store(session_factory, rows, summary):
 
 def _csv_items(path):
     """(number of records, iterator of ("line N", row)); empty cells are absent values."""
-    with open(path, newline="", encoding="utf-8-sig") as counting:
-        total = max(sum(1 for _ in csv.reader(counting)) - 1, 0)
-    with open(path, newline="", encoding="utf-8-sig") as header_file:
-        header = next(csv.reader(header_file), [])
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as source:
+            records = csv.reader(source)
+            header = next(records, [])
+            total = sum(1 for _ in records)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ImportFileError(f"not a UTF-8 CSV file: {exc}") from exc
     unknown = [name for name in header if name not in FLAT_COLUMNS]
     if unknown:
         raise ImportFileError(f"unknown CSV columns: {', '.join(unknown)}; the header takes the contact "

@@ -5,21 +5,24 @@ raise marshmallow's ValidationError with a reason per field (nested paths for th
 a list, the index first). `store_contacts` (dialer.contact_store) writes the rows.
 """
 
+import json
+import re
 from datetime import UTC
 
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from dialer.contact_schema import FlatContactSchema, NestedContactSchema
+from dialer.contact_schema import ContactSchema, load_nested
 from dialer.contact_store import ROW_KEYS, StoreResult, store_contacts
 from dialer.models import CallAttempt, Contact
 from dialer.states import PENDING
 
-__all__ = ["StoreResult", "contact_to_dict", "error_fields", "load_contact", "parse_contact", "parse_contacts",
-           "store_contacts"]
+__all__ = ["StoreResult", "contact_to_dict", "error_fields", "load_contact", "parse_contact",
+           "parse_contacts", "store_contacts"]
 
 NOT_AN_OBJECT = "each contact must be a JSON object"
-NOT_STORABLE = "contains a NUL character (\\u0000) or an unpaired surrogate, which cannot be stored"
+NOT_STORABLE = ("contains a NUL character (\\u0000), an unpaired surrogate, NaN or Infinity, which cannot be "
+                "stored as JSON")
 DICT_KEYS = ("id", "customer_number", "campaign_type", "gateway_id", "status", "call_result", "received_time",
              "dial_time", "campaign_contact_id", "campaign_id", "start_time", "end_time", "priority", "ivr",
              "dialing_mode", "routing_mode", "resource_id", "queue_name", "scheduled_time",
@@ -27,22 +30,16 @@ DICT_KEYS = ("id", "customer_number", "campaign_type", "gateway_id", "status", "
 ATTEMPT_KEYS = ("attempt", "uuid", "job_uuid", "switch_name", "kind", "agent", "created_at", "dial_time",
                 "answer_time", "hangup_time", "hangup_cause", "billsec", "sip_term_status", "result_source")
 
-_flat = FlatContactSchema()
-_nested = NestedContactSchema()
+_schema = ContactSchema()
+# json.dumps writes a NUL as \u0000; an escaped backslash (\\) before "u0000" does not start an escape.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def parse_contact(data):
     """One contact in either form (the nested one has a `header`) → a row for `contacts`."""
     if not isinstance(data, dict):
         raise ValidationError({"_schema": [NOT_AN_OBJECT]})
-    if "header" in data:
-        loaded = _nested.load(data)
-        header = loaded["header"]
-        values = {"id": loaded["id"], **header.get("channel_data", {}), **header.get("customer", {}),
-                  **header.get("scheduling", {})}
-        values.pop("additional_attributes", None)
-    else:
-        values = _flat.load(data)
+    values = load_nested(_schema, data) if "header" in data else _schema.load(data)
     if not _storable(data):
         raise ValidationError({"payload": [NOT_STORABLE]})
     row = dict.fromkeys(ROW_KEYS)
@@ -68,28 +65,22 @@ def parse_contacts(items):
 def error_fields(messages, prefix=""):
     """marshmallow messages → {"a.b.c": [reason, ...]}: nested keys and list indexes joined with '.'."""
     if not isinstance(messages, dict):
-        return {prefix or "_schema": [str(m) for m in (messages if isinstance(messages, list) else [messages])]}
+        reasons = messages if isinstance(messages, list) else [messages]
+        return {prefix or "_schema": [str(reason) for reason in reasons]}
     found = {}
     for key, value in messages.items():
-        found.update(error_fields(value, f"{prefix}{key}" if not prefix else f"{prefix}.{key}"))
+        found.update(error_fields(value, f"{prefix}.{key}" if prefix else str(key)))
     return found
 
 
-def _storable(value):
-    """PostgreSQL's jsonb holds neither NUL characters nor unpaired surrogates, which JSON allows."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return False
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_storable(k) and _storable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_storable(v) for v in value)
-    return True
+def _storable(payload):
+    """What Python's JSON parser accepts but PostgreSQL's jsonb does not: NUL, lone surrogates, NaN."""
+    try:
+        text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return "\\u0000" not in text or _NUL_ESCAPE.search(text) is None
 
 
 def load_contact(session, contact_id):

@@ -20,7 +20,7 @@ BATCH_MAX = 500
 
 
 class Backoff:
-    def __init__(self, first=0.1, longest=5.0):
+    def __init__(self, first=0.1, longest=2.0):
         self.first, self.longest, self.current = first, longest, first
 
     def next(self):

@@ -23,8 +23,6 @@ from dialer.results import LOST
 
 log = logging.getLogger(__name__)
 
-DIALED_GRACE = timedelta(seconds=15)  # a result in flight through listener and broker lands by then
-
 
 @dataclass
 class Repairs:
@@ -68,7 +66,8 @@ def _close_vanished_calls(session, settings, switch_name, live, repairs):
     rows = session.execute(
         select(Contact, CallAttempt).join(CallAttempt, CallAttempt.uuid == Contact.call_uuid)
         .where(Contact.status == states.DIALED, Contact.switch_name == switch_name,
-               Contact.status_changed_at < func.now() - DIALED_GRACE)
+               # a result in flight through listener and broker lands within the grace
+               Contact.status_changed_at < func.now() - timedelta(seconds=settings.reconcile_grace_seconds))
     ).all()
     for contact, attempt in rows:
         if contact.call_uuid in live:

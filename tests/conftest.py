@@ -26,9 +26,10 @@ def service_urls():
 
 @pytest.fixture(scope="session")
 def database_url(service_urls):
-    """A fresh, migrated database for this test session (one per xdist worker)."""
+    """A fresh, migrated database for this test session (one per xdist worker and process, so
+    test runs side by side never share one)."""
     server = with_database(service_urls["DATABASE_URL"], "postgres")
-    name = "dialer_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"dialer_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
     drop_database(server, name)
     url = ensure_database(server, name)
     migrate(url)

@@ -17,7 +17,8 @@ def post_agent_details(dialer_url, token, body):
     """POST `body` once, never retried. Return `(status, None)` or `(None, error)` when nothing answered."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = requests.post(dialer_url.rstrip("/") + DIALER_AGENT, json=body, headers=headers, timeout=TIMEOUT)
+        url = dialer_url.rstrip("/") + DIALER_AGENT
+        response = requests.post(url, json=body, headers=headers, timeout=TIMEOUT)
     except requests.RequestException as exc:
         return None, f"{type(exc).__name__}: {exc}"
     return response.status_code, None

@@ -36,8 +36,8 @@ class Journal:
 
     def message(self, path, body, status):
         """Record one message from the dialer and the status we answered it with."""
-        accepted = 200 <= status < 300
-        return self._messages.append(path=path, body=body, received_at=now_iso(), accepted=accepted, status=status)
+        return self._messages.append(path=path, body=body, received_at=now_iso(),
+                                     accepted=200 <= status < 300, status=status)
 
     def messages(self, path=None):
         return self._messages.rows(None if path is None else lambda row: row["path"] == path)

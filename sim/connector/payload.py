@@ -5,7 +5,8 @@ Pure functions, no I/O, so the rules are tested without a server.
 
 QUEUE_TYPES = ("NAME", "ID")
 DIRECTIONS = ("DIRECT_TRANSFER", "INBOUND", "OUTBOUND")
-CALL_DETAILS_KEYS = ("callingNumber", "queue", "queueType", "callUid", "eslHost", "serviceIdentifier", "direction")
+CALL_DETAILS_KEYS = ("callingNumber", "queue", "queueType", "callUid", "eslHost", "serviceIdentifier",
+                     "direction")
 # The spec shows `queue` blank ("will use default queue") and `eslHost` blank; the rest must say something.
 MAY_BE_BLANK = frozenset({"queue", "eslHost"})
 ENUMS = {"queueType": QUEUE_TYPES, "direction": DIRECTIONS}

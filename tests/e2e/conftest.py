@@ -9,7 +9,7 @@ from dialer.models import Contact
 from sim.connector.server import ConnectorSimulator
 from sim.switch import SwitchSimulator
 from tests.conftest import CONNECTOR_TOKEN, TABLES
-from tests.e2e.fleet import Fleet, flush_redis, wait_until
+from tests.e2e.fleet import PROCESSES, Fleet, flush_redis, wait_until
 
 CAPACITY = 10
 
@@ -42,7 +42,7 @@ def running_fleet(database_url, redis_url, switch_sim, vc_sim, tmp_path_factory)
 @pytest.fixture
 def fleet(running_fleet, engine, switch_sim, vc_sim, redis_url):
     """The running fleet, reset for this test."""
-    for name in ("web", "worker", "listener", "beat"):
+    for name in PROCESSES:
         if name not in running_fleet.processes:
             running_fleet.start(name)
     _wait_idle(engine)
@@ -50,6 +50,7 @@ def fleet(running_fleet, engine, switch_sim, vc_sim, redis_url):
         connection.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
     switch_sim.reset()
     vc_sim.reset()
+    wait_until(lambda: switch_sim.stats()["subscribers"] >= 2, timeout=30, message="both listeners to subscribe")
     yield running_fleet
 
 

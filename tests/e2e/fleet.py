@@ -26,9 +26,13 @@ COMMANDS = {
                "--queues", "originate,results,notify,default", "--concurrency", "3", "--without-gossip",
                "--without-mingle", "--without-heartbeat", "-n", "e2e-{name}@%h"],
     "listener": [sys.executable, "-m", "workers.listener"],
+    "listener2": [sys.executable, "-m", "workers.listener"],  # two per switch, for high availability
     "beat": [str(BIN / "celery"), "-A", "workers.app", "beat", "--loglevel", "WARNING",
              "--schedule", "{state}/beat-schedule"],
 }
+
+
+PROCESSES = ("web", "worker", "listener", "listener2", "beat")
 
 
 def free_port():
@@ -54,6 +58,8 @@ class Fleet:
             "DIALER_VC_URL": connector.url if connector else "http://127.0.0.1:9",
             "DIALER_TICK_SECONDS": str(tick),
             "DIALER_ORIGINATE_TIMEOUT_SECONDS": "30",
+            "DIALER_RECONCILE_SECONDS": "1",
+            "DIALER_RECONCILE_GRACE_SECONDS": "3",
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
         })
@@ -65,7 +71,7 @@ class Fleet:
         return f"http://127.0.0.1:{self.web_port}"
 
     def start(self, *names):
-        for name in names or ("web", "worker", "listener", "beat"):
+        for name in names or PROCESSES:
             self._spawn(name)
         if "web" in (names or ("web",)):
             wait_for(self._web_answers, timeout=30, message="the web process to answer")

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from tests.e2e.contacts import all_in, contact, contacts, rows
+from tests.e2e.contacts import all_in, attempts, contact, contacts, rows
 from tests.e2e.fleet import wait_until
 
 
@@ -61,15 +61,34 @@ def test_control_routes_answer_not_found_for_an_unknown_campaign(fleet):
         assert response.status_code == 404, response.text
 
 
-def test_a_listener_restarted_mid_campaign_loses_no_result(fleet, engine):
+def test_a_listener_restarted_mid_campaign_loses_no_result_and_two_listeners_record_once(
+        fleet, engine, vc_sim):
     batch = contacts("c1", 30)
     fleet.post_contacts(batch)
     ids = [c["id"] for c in batch]
     wait_until(lambda: sum(r.status == "ended" for r in rows(engine, ids).values()) >= 5,
                message="the campaign to be under way")
-    fleet.restart("listener")
+    fleet.restart("listener")  # its twin keeps listening meanwhile
     wait_until(lambda: all_in(engine, ids, "ended"), timeout=120, message="every contact to end")
     assert all(r.call_result == "NORMAL_CLEARING" for r in rows(engine, ids).values())
+    assert len(attempts(engine)) == len(ids)
+    wait_until(lambda: len(vc_sim.messages(path="/fs-message/call-result")) >= len(ids), message="results")
+    assert sorted(m["body"]["callUid"] for m in vc_sim.messages(path="/fs-message/call-result")) == sorted(ids)
+
+
+def test_calls_that_end_while_no_listener_runs_are_closed_by_reconcile_and_never_redialed(
+        fleet, engine, switch_sim):
+    fleet.stop("listener")
+    fleet.stop("listener2")
+    batch = contacts("c1", 5)
+    fleet.post_contacts(batch)
+    ids = [c["id"] for c in batch]
+    wait_until(lambda: len(switch_sim.originates) == 5 and not switch_sim.live_calls(),
+               message="the calls to be dialed and to end unheard")
+    wait_until(lambda: all_in(engine, ids, "ended"), timeout=60, message="reconcile to close them")
+    assert {r.call_result for r in rows(engine, ids).values()} == {"LOST"}
+    fleet.start("listener", "listener2")
+    assert len(switch_sim.originates) == 5
 
 
 def test_a_worker_killed_mid_campaign_dials_nobody_twice(fleet, engine, switch_sim):

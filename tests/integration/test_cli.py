@@ -2,12 +2,14 @@
 
 import csv
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
-from dialer.cli import main
+from dialer.cli import database_url, main
+from dialer.db import make_engine
 from dialer.intake import parse_contacts, store_contacts
 from dialer.models import Campaign, Contact
 from tests.contact_payloads import SPEC_EXAMPLE, flat
@@ -28,7 +30,7 @@ def run(database_url, session_factory):
 
 def write_csv(path, rows, columns=COLUMNS):
     with open(path, "w", newline="") as target:
-        writer = csv.DictWriter(target, fieldnames=columns, restval="")
+        writer = csv.DictWriter(target, fieldnames=columns, restval="", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -41,14 +43,14 @@ def stored_ids(session):
 def test_importing_a_csv_stores_the_good_rows_and_lists_the_bad_ones_by_line(run, tmp_path, session):
     rows = [flat(id="c-1"), flat(id="c-2", customer_number="555 123"), flat(id="c-3"),
             flat(id="c-4", priority="12", end_time="2029-01-01T00:00:00+00:00")]
-    result = run("import", write_csv(tmp_path / "contacts.csv", [{k: r.get(k, "") for k in COLUMNS} for r in rows]))
+    result = run("import", write_csv(tmp_path / "contacts.csv", rows))
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "stored: 2",
         "already present: 0",
         "rejected: 2",
-        "  line 3: customer_number: not allowed in a switch command: digits only, optionally after a leading +, "
-        "at most 20",
+        "  line 3: customer_number: not allowed in a switch command: digits only, optionally after a "
+        "leading +, at most 20",
         "  line 5: priority: must be a whole number from 1 to 10 (1 is dialed first)",
         "  line 5: end_time: must be later than the start time",
     ]
@@ -56,7 +58,7 @@ def test_importing_a_csv_stores_the_good_rows_and_lists_the_bad_ones_by_line(run
 
 
 def test_importing_the_same_csv_again_stores_nothing_new(run, tmp_path, session):
-    path = write_csv(tmp_path / "contacts.csv", [{k: flat(id=f"c-{i}").get(k, "") for k in COLUMNS} for i in range(5)])
+    path = write_csv(tmp_path / "contacts.csv", [flat(id=f"c-{i}") for i in range(5)])
     assert run("import", path).exit_code == 0
     again = run("import", path, "--batch-size", 2)
     assert again.exit_code == 0
@@ -77,7 +79,8 @@ def test_importing_a_json_file_takes_both_forms_and_names_bad_ones_by_index(run,
         "stored: 2",
         "already present: 0",
         "rejected: 2",
-        "  index 2: header.shedulingMetaData.resourceId: routing mode AGENT needs a resource id (the agent's id)",
+        "  index 2: header.shedulingMetaData.resourceId: routing mode AGENT needs a resource id "
+        "(the agent's id)",
         "  index 3: _schema: each contact must be a JSON object",
     ]
     assert stored_ids(session) == {SPEC_EXAMPLE["id"], "flat-1"}
@@ -127,3 +130,34 @@ def test_status_of_an_unknown_campaign_fails_with_a_message(run):
     result = run("status", "nope")
     assert result.exit_code == 1
     assert "no campaign with id 'nope'" in result.output
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_rejected(run, tmp_path, session):
+    path = write_csv(tmp_path / "contacts.csv", [flat(id="c-1")])
+    with open(path, "a") as target:
+        target.write(",".join(str(flat(id="c-2").get(k, "")) for k in COLUMNS) + ",surplus\n")
+    result = run("import", path)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-1] == "  line 3: _schema: more cells than the header has columns"
+    assert stored_ids(session) == {"c-1"}
+
+
+def test_a_csv_that_is_not_utf_8_is_refused_with_a_message(run, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(",".join(COLUMNS).encode() + b"\nc-1,\xff\xfe1001\n")
+    result = run("import", path)
+    assert result.exit_code == 1
+    assert "not a UTF-8 CSV file" in result.output
+
+
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
+                    reason="the embedded default is used only without DATABASE_URL")
+def test_without_database_url_the_embedded_database_is_used_and_migrated(service_urls):
+    env = {"REDIS_URL": service_urls["REDIS_URL"]}
+    url = database_url(env)
+    assert env["DATABASE_URL"] == url
+    engine = make_engine(url)
+    try:
+        assert {"contacts", "campaigns"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()

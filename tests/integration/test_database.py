@@ -2,6 +2,7 @@ from sqlalchemy import inspect, text
 
 from dialer.db import make_engine, migrate
 from dialer.embedded import drop_database, ensure_database, with_database
+from tests.factories import add_contacts
 
 
 def test_migrations_build_the_schema_from_an_empty_database(service_urls):
@@ -23,6 +24,9 @@ def test_migrations_build_the_schema_from_an_empty_database(service_urls):
 
 
 def test_dialable_contacts_are_read_by_an_index_scan_in_priority_then_fifo_order(session):
+    for campaign in range(20):
+        add_contacts(session, f"c{campaign}", 100)
+    session.execute(text("ANALYZE contacts"))
     plan = session.execute(text(
         "EXPLAIN SELECT id FROM contacts WHERE status = 'pending' AND campaign_id = 'c1' "
         "ORDER BY priority, received_time, id LIMIT 10"

@@ -60,9 +60,10 @@ def test_the_spec_example_payload_is_stored_and_read_back_field_by_field(client,
 def test_the_flat_form_is_stored_and_read_back_field_by_field(client, auth):
     assert client.post("/contacts", json=FLAT_EXAMPLE, headers=auth).status_code == 201
     contact = client.get(f"/contacts/{FLAT_EXAMPLE['id']}").get_json()
-    expected = {**FLAT_EXAMPLE, "start_time": "2030-01-01T09:00:00+00:00", "end_time": "2030-01-01T17:00:00+00:00",
-                "scheduled_time": "2030-01-01T08:00:00+00:00", "status": "pending", "dialing_mode": None,
-                "routing_mode": None, "resource_id": None, "queue_name": None, "customer_ref": None}
+    expected = {**FLAT_EXAMPLE, "start_time": "2030-01-01T09:00:00+00:00",
+                "end_time": "2030-01-01T17:00:00+00:00", "scheduled_time": "2030-01-01T08:00:00+00:00",
+                "status": "pending", "dialing_mode": None, "routing_mode": None, "resource_id": None,
+                "queue_name": None, "customer_ref": None}
     assert {key: contact[key] for key in expected} == expected
     assert contact["payload"] == FLAT_EXAMPLE
 
@@ -76,8 +77,8 @@ def test_the_stored_row_holds_timestamptz_values_and_dial_after(client, auth, se
 
 def test_a_contact_is_returned_with_its_call_attempts(client, auth, session):
     client.post("/contacts", json=FLAT_EXAMPLE, headers=auth)
-    session.add(CallAttempt(contact_id=FLAT_EXAMPLE["id"], attempt=1, uuid=FLAT_EXAMPLE["id"], job_uuid="job-1",
-                            switch_name="sw1", kind="IVR", hangup_cause="USER_BUSY"))
+    session.add(CallAttempt(contact_id=FLAT_EXAMPLE["id"], attempt=1, uuid=FLAT_EXAMPLE["id"],
+                            job_uuid="job-1", switch_name="sw1", kind="IVR", hangup_cause="USER_BUSY"))
     session.commit()
     attempts = client.get(f"/contacts/{FLAT_EXAMPLE['id']}").get_json()["attempts"]
     assert len(attempts) == 1
@@ -92,7 +93,8 @@ def test_an_unknown_contact_is_a_404(client):
     assert response.get_json() == {"error": "no contact with id 'no-such-contact'"}
 
 
-def test_posting_the_same_id_again_answers_200_with_the_stored_contact_and_stores_nothing(client, auth, session):
+def test_posting_the_same_id_again_answers_200_with_the_stored_contact_and_stores_nothing(
+        client, auth, session):
     first = client.post("/contacts", json=FLAT_EXAMPLE, headers=auth)
     again = client.post("/contacts", json=flat(customer_number="999", priority=9), headers=auth)
     assert (first.status_code, again.status_code) == (201, 200)
@@ -113,28 +115,33 @@ def test_a_contact_creates_its_campaign_running(client, auth, session):
 
 
 AGENT = dict(campaign_type="AGENT", dialing_mode="PREVIEW", routing_mode="AGENT", resource_id="agent-1")
+QUEUE_AGENT = {**AGENT, "routing_mode": "QUEUE"}
+REQUIRED = "required: every contact needs this field"
+TIME = "must be an ISO-8601 date-time with a UTC offset, e.g. 2023-04-10T09:00:01+03:00"
+PRIORITY = "must be a whole number from 1 to 10 (1 is dialed first)"
+AFTER_START = "must be later than the start time"
 ESL = "not allowed in a switch command: "
+NUMBER = ESL + "digits only, optionally after a leading +, at most 20"
+SAFE_ID = ESL + "letters, digits, '.', '_' or '-' only, at most 40, not starting with a symbol"
+META = "header.shedulingMetaData."
 RULES = [
     # (name, payload, field, reason)
-    ("missing id", flat(id=None), "id", "required: every contact needs this field"),
-    ("missing customer number", flat(customer_number=None), "customer_number",
-     "required: every contact needs this field"),
-    ("missing campaign id", flat(campaign_id=None), "campaign_id", "required: every contact needs this field"),
-    ("missing campaign type", flat(campaign_type=None), "campaign_type", "required: every contact needs this field"),
-    ("missing gateway id", flat(gateway_id=None), "gateway_id", "required: every contact needs this field"),
-    ("missing start", flat(start_time=None), "start_time", "required: every contact needs this field"),
-    ("missing end", flat(end_time=None), "end_time", "required: every contact needs this field"),
-    ("missing priority", flat(priority=None), "priority", "required: every contact needs this field"),
-    ("empty customer number", flat(customer_number=""), "customer_number", "required: every contact needs this field"),
+    ("missing id", flat(id=None), "id", REQUIRED),
+    ("missing customer number", flat(customer_number=None), "customer_number", REQUIRED),
+    ("missing campaign id", flat(campaign_id=None), "campaign_id", REQUIRED),
+    ("missing campaign type", flat(campaign_type=None), "campaign_type", REQUIRED),
+    ("missing gateway id", flat(gateway_id=None), "gateway_id", REQUIRED),
+    ("missing start", flat(start_time=None), "start_time", REQUIRED),
+    ("missing end", flat(end_time=None), "end_time", REQUIRED),
+    ("missing priority", flat(priority=None), "priority", REQUIRED),
+    ("empty customer number", flat(customer_number=""), "customer_number", REQUIRED),
     ("number not a string", flat(customer_number=1001), "customer_number", "must be a string"),
-    ("time without offset", flat(start_time="2030-01-01T09:00:00"), "start_time",
-     "must be an ISO-8601 date-time with a UTC offset, e.g. 2023-04-10T09:00:01+03:00"),
-    ("time not a time", flat(end_time="tomorrow"), "end_time",
-     "must be an ISO-8601 date-time with a UTC offset, e.g. 2023-04-10T09:00:01+03:00"),
-    ("end before start", flat(end_time="2030-01-01T08:00:00+00:00"), "end_time", "must be later than the start time"),
-    ("end equal to start", flat(end_time="2030-01-01T11:00:00+02:00"), "end_time", "must be later than the start time"),
-    ("priority 0", flat(priority=0), "priority", "must be a whole number from 1 to 10 (1 is dialed first)"),
-    ("priority 11", flat(priority="11"), "priority", "must be a whole number from 1 to 10 (1 is dialed first)"),
+    ("time without offset", flat(start_time="2030-01-01T09:00:00"), "start_time", TIME),
+    ("time not a time", flat(end_time="tomorrow"), "end_time", TIME),
+    ("end before start", flat(end_time="2030-01-01T08:00:00+00:00"), "end_time", AFTER_START),
+    ("end equal to start", flat(end_time="2030-01-01T11:00:00+02:00"), "end_time", AFTER_START),
+    ("priority 0", flat(priority=0), "priority", PRIORITY),
+    ("priority 11", flat(priority="11"), "priority", PRIORITY),
     ("unknown campaign type", flat(campaign_type="SMS"), "campaign_type", "must be IVR or AGENT"),
     ("agent without dialing mode", flat(**{**AGENT, "dialing_mode": None}), "dialing_mode",
      "required for AGENT campaigns: must be one of PREDICTIVE, PREVIEW, PROGRESSIVE"),
@@ -142,40 +149,32 @@ RULES = [
      "must be one of PREDICTIVE, PREVIEW, PROGRESSIVE"),
     ("agent without routing mode", flat(**{**AGENT, "routing_mode": None}), "routing_mode",
      "required for AGENT campaigns: must be AGENT or QUEUE"),
-    ("unknown routing mode", flat(**{**AGENT, "routing_mode": "SKILL"}), "routing_mode", "must be AGENT or QUEUE"),
-    ("queue routing without resource or queue", flat(**{**AGENT, "routing_mode": "QUEUE", "resource_id": None}),
-     "resource_id", "routing mode QUEUE needs a resource id or a queue name"),
-    ("agent routing without resource", flat(**{**AGENT, "resource_id": None, "queue_name": "sales"}), "resource_id",
-     "routing mode AGENT needs a resource id (the agent's id)"),
-    ("number with a space", flat(customer_number="1001 &park"), "customer_number",
-     ESL + "digits only, optionally after a leading +, at most 20"),
-    ("number too long", flat(customer_number="+" + "1" * 20), "customer_number",
-     ESL + "digits only, optionally after a leading +, at most 20"),
-    ("id breaking the variables", flat(id="x,origination_caller_id_number=1"), "id",
-     ESL + "letters, digits, '.', '_' or '-' only, at most 40, not starting with a symbol"),
-    ("gateway with a slash", flat(gateway_id="gw1/1002"), "gateway_id",
-     ESL + "letters, digits, '.', '_' or '-' only, at most 40, not starting with a symbol"),
-    ("campaign id with a brace", flat(campaign_id="c}1"), "campaign_id",
-     ESL + "letters, digits, '.', '_' or '-' only, at most 40, not starting with a symbol"),
+    ("unknown routing mode", flat(**{**AGENT, "routing_mode": "SKILL"}), "routing_mode",
+     "must be AGENT or QUEUE"),
+    ("queue routing without resource or queue", flat(**{**QUEUE_AGENT, "resource_id": None}), "resource_id",
+     "routing mode QUEUE needs a resource id or a queue name"),
+    ("agent routing without resource", flat(**{**AGENT, "resource_id": None, "queue_name": "sales"}),
+     "resource_id", "routing mode AGENT needs a resource id (the agent's id)"),
+    ("number with a space", flat(customer_number="1001 &park"), "customer_number", NUMBER),
+    ("number too long", flat(customer_number="+" + "1" * 20), "customer_number", NUMBER),
+    ("id breaking the variables", flat(id="x,origination_caller_id_number=1"), "id", SAFE_ID),
+    ("gateway with a slash", flat(gateway_id="gw1/1002"), "gateway_id", SAFE_ID),
+    ("campaign id with a brace", flat(campaign_id="c}1"), "campaign_id", SAFE_ID),
     ("ivr with a space", flat(ivr="6666 XML public"), "ivr",
      ESL + "letters, digits, '*', '#', '+', '.', '_' or '-' only, at most 20"),
-    ("queue with a quote", flat(**{**AGENT, "routing_mode": "QUEUE", "queue_name": "q' x"}), "queue_name",
+    ("queue with a quote", flat(**{**QUEUE_AGENT, "queue_name": "q' x"}), "queue_name",
      ESL + "letters, digits, spaces, '.', '_' or '-' only, at most 40"),
-    ("resource id with a semicolon", flat(**{**AGENT, "resource_id": "a;b"}), "resource_id",
-     ESL + "letters, digits, '.', '_' or '-' only, at most 40, not starting with a symbol"),
+    ("resource id with a semicolon", flat(**{**AGENT, "resource_id": "a;b"}), "resource_id", SAFE_ID),
     ("nested: missing number", {**SPEC_EXAMPLE, "header": {**SPEC_EXAMPLE["header"], "channelData": {}}},
-     "header.channelData.channelCustomerIdentifier",
-     "required: every contact needs this field"),
-    ("nested: priority", spec_example(priority="0"), "header.shedulingMetaData.priority",
-     "must be a whole number from 1 to 10 (1 is dialed first)"),
+     "header.channelData.channelCustomerIdentifier", REQUIRED),
+    ("nested: priority", spec_example(priority="0"), META + "priority", PRIORITY),
     ("nested: queue routing without resource or queue", spec_example(resourceId=None, queueName=""),
-     "header.shedulingMetaData.resourceId", "routing mode QUEUE needs a resource id or a queue name"),
-    ("nested: start without offset", spec_example(startTime="2023-04-10T09:00:01"), "header.shedulingMetaData.startTime",
-     "must be an ISO-8601 date-time with a UTC offset, e.g. 2023-04-10T09:00:01+03:00"),
+     META + "resourceId", "routing mode QUEUE needs a resource id or a queue name"),
+    ("nested: start without offset", spec_example(startTime="2023-04-10T09:00:01"), META + "startTime", TIME),
 ]
 
 
-@pytest.mark.parametrize("payload, field, reason", [rule[1:] for rule in RULES], ids=[rule[0] for rule in RULES])
+@pytest.mark.parametrize("payload, field, reason", [r[1:] for r in RULES], ids=[r[0] for r in RULES])
 def test_an_invalid_contact_is_a_400_naming_the_field_and_rule_and_nothing_is_stored(
         client, auth, session, payload, field, reason):
     response = client.post("/contacts", json=payload, headers=auth)
@@ -199,7 +198,9 @@ def test_a_list_posted_as_one_contact_is_a_400_pointing_to_bulk(client, auth):
 
 
 @pytest.mark.parametrize("path, body", [("/contacts", FLAT_EXAMPLE), ("/contacts/bulk", [FLAT_EXAMPLE])])
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "test-api-token"}])
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": "test-api-token"}],
+                         ids=["no token", "wrong token", "no bearer scheme"])
 def test_posting_without_the_right_token_is_a_401_and_stores_nothing(client, session, path, body, headers):
     response = client.post(path, json=body, headers=headers)
     assert response.status_code == 401
@@ -248,7 +249,8 @@ def test_bulk_that_is_not_an_array_is_a_400(client, auth):
 def test_bulk_contacts_of_a_stopped_campaign_arrive_stopped(client, auth, session):
     session.add(Campaign(id="paused", state="stopped"))
     session.commit()
-    client.post("/contacts/bulk", json=flat_contacts(3, campaign_id="paused") + flat_contacts(2), headers=auth)
+    contacts = flat_contacts(3, campaign_id="paused") + flat_contacts(2)
+    client.post("/contacts/bulk", json=contacts, headers=auth)
     statuses = dict(session.execute(select(Contact.campaign_id, Contact.status).distinct()).all())
     assert statuses == {"paused": "stopped", "bulk": "pending"}
 
@@ -265,15 +267,16 @@ def app_without_database(redis_url):
 @pytest.mark.parametrize("method, path, body", [
     ("post", "/contacts", FLAT_EXAMPLE), ("post", "/contacts/bulk", [FLAT_EXAMPLE]),
     ("get", "/contacts/x", None), ("get", "/campaigns", None), ("get", "/campaigns/x", None)])
-def test_an_unreachable_database_is_a_503_with_a_clear_message(app_without_database, auth, method, path, body):
+def test_an_unreachable_database_is_a_503_with_a_clear_message(
+        app_without_database, auth, method, path, body):
     response = getattr(app_without_database.test_client(), method)(path, json=body, headers=auth)
     assert response.status_code == 503
     assert response.get_json() == {"error": "database unavailable, try again later"}
 
 
 def test_campaign_status_counts_its_contacts_in_every_status(client, auth, session):
-    client.post("/contacts/bulk", json=flat_contacts(4, campaign_id="c1") + flat_contacts(1, campaign_id="c2"),
-                headers=auth)
+    contacts = flat_contacts(4, campaign_id="c1") + flat_contacts(1, campaign_id="c2")
+    client.post("/contacts/bulk", json=contacts, headers=auth)
     one = session.scalar(select(Contact.id).where(Contact.campaign_id == "c1").limit(1))
     session.execute(update(Contact).where(Contact.id == one).values(status="ended"))
     session.commit()

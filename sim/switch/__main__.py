@@ -1,0 +1,91 @@
+"""python -m sim.switch: run the switch simulator until SIGINT/SIGTERM (then shut down like FreeSWITCH:
+calls end with SYSTEM_SHUTDOWN and every client gets the disconnect notice)."""
+
+import argparse
+import asyncio
+import logging
+import signal
+
+from sim.switch.calls import Switch
+from sim.switch.control import ControlServer
+from sim.switch.handle import DEFAULT_GATEWAYS
+from sim.switch.outcomes import OutcomeModel
+from sim.switch.server import EslServer
+
+log = logging.getLogger("sim.switch")
+
+
+def gateway_option(text):
+    name, sep, status = text.partition("=")
+    if not sep or status.upper() not in ("UP", "DOWN"):
+        raise argparse.ArgumentTypeError("expected NAME=UP or NAME=DOWN")
+    return name, status.upper()
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.switch", description="FreeSWITCH ESL switch simulator"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8021)
+    parser.add_argument("--password", default="ClueCon")
+    parser.add_argument(
+        "--gateway",
+        type=gateway_option,
+        action="append",
+        metavar="NAME=UP|DOWN",
+        help="a gateway and its state (repeatable); default gw1=UP gw-down=DOWN",
+    )
+    parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies every ring/talk time")
+    parser.add_argument("--max-sessions", type=int, default=1000)
+    parser.add_argument("--sps", type=int, default=1000, help="sessions per second")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the outcome model")
+    parser.add_argument(
+        "--outcomes",
+        choices=("last-digit", "random"),
+        default="last-digit",
+        help="last digit of the number decides (default), or a seeded random mix",
+    )
+    parser.add_argument("--control-port", type=int, default=None, help="line-based control port")
+    parser.add_argument("--hostname", default=None, help="FreeSWITCH-Hostname of events (default: this host)")
+    return parser.parse_args(argv)
+
+
+async def serve(options):
+    loop = asyncio.get_running_loop()
+    gateways = dict(options.gateway) if options.gateway else dict(DEFAULT_GATEWAYS)
+    model = OutcomeModel(seed=options.seed, mode=options.outcomes)
+    switch = Switch(
+        loop, gateways, options.time_scale, options.max_sessions, options.sps, model, options.hostname
+    )
+    server = EslServer(switch, options.host, options.port, options.password)
+    await server.start()
+    control = None
+    if options.control_port is not None:
+        control = ControlServer(server, options.host, options.control_port)
+        await control.start()
+    log.info(
+        "listening host=%s port=%s control_port=%s gateways=%s time_scale=%s",
+        options.host,
+        server.port,
+        control.port if control else None,
+        gateways,
+        options.time_scale,
+    )
+    stopping = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    if control:
+        control.close()
+    await server.stop()
+    log.info("stopped")
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(serve(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
