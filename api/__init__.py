@@ -23,7 +23,7 @@ def create_app(settings=None, celery=None):
     )
     app.json.sort_keys = False
     db.init_app(app)
-    app.extensions["dialer_celery"] = celery or _celery_app()
+    app.extensions["dialer_celery"] = celery or _celery_app(settings)
     app.extensions["dialer_switches"] = SwitchConnections(settings.switches)
     register_error_handlers(app)
     register_blueprints(app)
@@ -38,8 +38,9 @@ def register_blueprints(app):
         app.register_blueprint(module.blueprint)
 
 
-def _celery_app():
+def _celery_app(settings):
     """Only to enqueue tasks by name; the web process never runs them."""
     from workers.app import celery_app
 
+    celery_app.conf.broker_url = settings.redis_url
     return celery_app

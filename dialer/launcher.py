@@ -65,6 +65,8 @@ def run(environ=None):
     migrate(settings.database_url)
     processes = {name: SIMULATORS[name] for name in simulators}
     processes.update(procfile_processes())
+    if "switch-sim" in simulators and env.get("DIALER_DEMO", "1") != "0":
+        processes["demo"] = "dialer demo"
     _announce(env, simulators)
     from honcho.manager import Manager
 

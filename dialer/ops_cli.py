@@ -84,3 +84,35 @@ def outbox_requeue():
 
 
 COMMANDS = (run_command, migrate_command, services, outbox)
+
+
+@click.command("demo")
+@click.option("--api", default="http://127.0.0.1:8000", show_default=True, help="The dialer's API.")
+@click.option("--contacts", "count", default=60, show_default=True, help="Contacts over three campaigns.")
+def demo_command(api, count):
+    """Post demo contacts to a fleet on the simulators, then print campaign progress every 5 s."""
+    import time
+
+    import requests
+
+    from dialer.demo import demo_contacts
+
+    headers = {"Authorization": f"Bearer {os.environ['DIALER_API_TOKEN']}"}
+    while True:
+        try:
+            requests.get(f"{api}/healthz", timeout=2)
+            break
+        except requests.RequestException:
+            time.sleep(0.5)
+    response = requests.post(f"{api}/contacts/bulk", json=demo_contacts(count), headers=headers, timeout=30)
+    click.echo(f"demo: posted {count} contacts: HTTP {response.status_code} {response.text.strip()}")
+    while True:
+        campaigns = requests.get(f"{api}/campaigns", timeout=5).json()["campaigns"]
+        ongoing = requests.get(f"{api}/calls/ongoing", timeout=5).json()
+        progress = "  ".join(f"{c['campaign_id']}: {c['counts']['ended']} ended, {c['counts']['pending']} pending"
+                             for c in campaigns)
+        click.echo(f"demo: {ongoing['ongoing']} calls up  |  {progress}", nl=True)
+        time.sleep(5)
+
+
+COMMANDS = (*COMMANDS, demo_command)

@@ -24,12 +24,13 @@ class Frame(NamedTuple):
 
 
 def transcripts_dir() -> Path:
-    """$ESL_TRANSCRIPTS_DIR, else a copy in tests/esl-transcripts, else ../shared/esl-transcripts."""
+    """$ESL_TRANSCRIPTS_DIR, else ../shared/esl-transcripts (the reference), else the copy kept in
+    tests/esl-transcripts so the suite also runs from a checkout without shared/ beside it."""
     repo = Path(__file__).resolve().parent.parent
     candidates = [
         os.environ.get("ESL_TRANSCRIPTS_DIR"),
-        repo / "tests" / "esl-transcripts",
         repo.parent / "shared" / "esl-transcripts",
+        repo / "tests" / "esl-transcripts",
     ]
     for candidate in candidates:
         if candidate and Path(candidate, "README.md").is_file():

@@ -14,13 +14,13 @@ from tests.e2e.fleet import PROCESSES, Fleet, flush_redis, wait_until
 CAPACITY = 10
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def switch_sim():
     with SwitchSimulator(port=0, time_scale=0.002, seed=7) as switch:
         yield switch
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def vc_sim():
     # The dialer's URL is set once the fleet exists (its port is chosen then).
     with ConnectorSimulator(port=0, dialer_url="http://127.0.0.1:9", dialer_token=CONNECTOR_TOKEN,
@@ -28,7 +28,7 @@ def vc_sim():
         yield connector
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def running_fleet(database_url, redis_url, switch_sim, vc_sim, tmp_path_factory):
     flush_redis(redis_url)
     fleet = Fleet(database_url, redis_url, switch_sim, vc_sim, tmp_path_factory.mktemp("fleet"),

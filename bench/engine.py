@@ -1,0 +1,466 @@
+"""python -m bench.engine [--only NAME ...] [--quick] [--repeat N]: the dialing engine against the
+switch simulator on this machine.
+
+  claim      allocation tick with 1,000,000 pending contacts in 1,000 campaigns, 500 free slots:
+             the whole allocator.allocate() and each of its statements, every tick rolled back
+  originate  originates/s from pending contact to bgapi at the switch (3,000 contacts, capacity 3,000)
+  hangups    hangup results recorded/s: hupall of ~3,000 live calls until every contact is ended
+  refill     hangup -> next originate latency, capacity 50, one call killed every 20 ms
+  makespan   10,000 IVR contacts, capacity 200, 2 s calls: makespan / (contacts x 2 s / 200)
+  agents     50 VC agents, 2,000 AGENT contacts: VC callback -> originate wait, and agent time waiting
+
+Runs in a scratch database `dialer_bench_<pid>` on the (embedded) PostgreSQL server and Redis logical
+db 2; the fleet (web, worker, two listeners, beat) runs as subprocesses exactly as tests/e2e starts it,
+the switch simulator in this process, the VC simulator as its own process. Every run is bounded in
+time and count, and everything it started is stopped and dropped. Figures are printed, never asserted.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from bench.fleet_runner import (Scratch, cpu_line, insert_contacts, iso_seconds, log, originates_of, percentile,
+                                running_fleet, status_counts, wait_until, warm_up)
+
+PARTS = ("claim", "originate", "hangups", "refill", "makespan", "agents")
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    target: str
+    met: bool | None  # None: no target, shown for context
+    note: str = ""
+
+
+def ms(seconds):
+    return seconds * 1000.0
+
+
+# 1. claim ---------------------------------------------------------------------------------------
+
+def bench_claim(scratch, options):
+    from dialer import allocator
+    from dialer.allocation import fair_share, free_slots
+    from dialer.config import SwitchConfig
+    from dialer.db import make_session_factory
+
+    n, campaigns, capacity = options.claim_contacts, 1000, 500
+    ticks = options.claim_ticks
+    scratch.truncate()
+    log(f"claim: inserting {n:,} pending contacts in {campaigns:,} campaigns (one INSERT ... SELECT)")
+    seconds = insert_contacts(scratch.engine, n, campaigns=campaigns, prefix="claim-")
+    started = time.perf_counter()
+    with scratch.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE contacts"))
+        connection.execute(text("VACUUM ANALYZE campaigns"))
+    log(f"claim: inserted in {seconds:.1f} s, VACUUM ANALYZE {time.perf_counter() - started:.1f} s; "
+        f"{ticks} ticks of each kind, each rolled back")
+    switches = (SwitchConfig("sim", "127.0.0.1", 8021, "ClueCon", capacity, 100_000.0),)
+    sessions = make_session_factory(scratch.engine)
+
+    # (a) the whole tick, as the allocate task runs it (minus the commit: rolled back).
+    whole, claimed = [], set()
+    for index in range(ticks + 2):
+        session = sessions()
+        try:
+            began = time.perf_counter()
+            tick = allocator.allocate(session, switches)
+            took = time.perf_counter() - began
+        finally:
+            session.rollback()
+            session.close()
+        claimed.add(len(tick.claims))
+        if index >= 2:  # two warm-up ticks
+            whole.append(took)
+
+    # (b) each statement on its own, in the same order, in one rolled-back transaction per tick.
+    parts = {"occupied": [], "recent_claims": [], "dialable_counts": [], "fair_share": [], "claim": []}
+    for index in range(ticks + 2):
+        session = sessions()
+        try:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": allocator.ALLOCATOR_LOCK})
+            t0 = time.perf_counter()
+            occupied = dict(session.execute(allocator.OCCUPIED_SQL).all())
+            t1 = time.perf_counter()
+            recent = dict(session.execute(allocator.RECENT_CLAIMS_SQL, {"window": 1.0}).all())
+            t2 = time.perf_counter()
+            free = {s.name: free_slots(s.capacity, occupied.get(s.name, 0), s.cps, 1.0, recent.get(s.name, 0))
+                    for s in switches}
+            dialable = dict(session.execute(allocator.DIALABLE_SQL).all())
+            t3 = time.perf_counter()
+            allotment = fair_share(sum(free.values()), dialable)
+            t4 = time.perf_counter()
+            names = sorted(allotment)
+            rows = session.execute(allocator.CLAIM_SQL, {
+                "campaigns": names, "counts": [allotment[c] for c in names],
+                "plan": allocator.switch_plan(free)[: sum(allotment.values())]}).all()
+            t5 = time.perf_counter()
+        finally:
+            session.rollback()
+            session.close()
+        if index >= 2:
+            for key, took in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+                parts[key].append(took)
+    log(f"claim: each tick claimed {sorted(claimed)} contacts from {len(dialable)} campaigns "
+        f"({len(allotment)} got a share); the last one claimed {len(rows)}")
+    print(f"    {'':22}{'median':>10}{'p95':>10}{'max':>10}   (ms, {ticks} ticks)")
+    for key, values in [("whole allocate() tick", whole), *parts.items()]:
+        print(f"    {key:22}{ms(statistics.median(values)):>10.1f}{ms(percentile(values, 95)):>10.1f}"
+              f"{ms(max(values)):>10.1f}")
+    if options.explain:
+        explain_claim(sessions, allocator, switches)
+    claim_p95 = ms(percentile(parts["claim"], 95))
+    tick_p95 = ms(percentile(whole, 95))
+    return [
+        Figure("claim: CLAIM statement p95", claim_p95, "ms", "< 50 ms", claim_p95 < 50,
+               f"median {ms(statistics.median(parts['claim'])):.1f} ms"),
+        Figure("claim: whole tick p95", tick_p95, "ms", "< 50 ms", tick_p95 < 50,
+               f"median {ms(statistics.median(whole)):.1f} ms; dialable counts p95 "
+               f"{ms(percentile(parts['dialable_counts'], 95)):.0f} ms"),
+    ]
+
+
+def explain_claim(sessions, allocator, switches):
+    """EXPLAIN ANALYZE of the two heavy statements, for the report."""
+    from sqlalchemy import Integer, String, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    from dialer.allocation import fair_share
+
+    session = sessions()
+    try:
+        plan = session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + allocator.DIALABLE_SQL.text)).scalars().all()
+        print("    EXPLAIN ANALYZE dialable counts:")
+        print("\n".join("      " + line for line in plan))
+        dialable = dict(session.execute(allocator.DIALABLE_SQL).all())
+        allotment = fair_share(500, dialable)
+        names = sorted(allotment)
+        stmt = text("EXPLAIN (ANALYZE, BUFFERS) " + allocator.CLAIM_SQL.text).bindparams(
+            bindparam("campaigns", type_=ARRAY(String)), bindparam("counts", type_=ARRAY(Integer)),
+            bindparam("plan", type_=ARRAY(String)))
+        plan = session.execute(stmt, {"campaigns": names, "counts": [allotment[c] for c in names],
+                                      "plan": ["sim"] * sum(allotment.values())}).scalars().all()
+        print("    EXPLAIN ANALYZE claim:")
+        print("\n".join("      " + line for line in plan))
+    finally:
+        session.rollback()
+        session.close()
+
+
+# 2 + 3. originate and hangups -------------------------------------------------------------------
+
+LONG_NUMBER = "15550000001"
+
+
+def bench_originate_and_hangups(scratch, options, want_originate=True, want_hangups=True):
+    n = options.originate_contacts
+    figures = []
+    log(f"originate: fleet with capacity 3,000, cps 2,000; {n:,} contacts answered after 1 s, talking 1 h")
+    with running_fleet(scratch, capacity=3000, cps=2000, keep_logs=options.keep_logs) as run:
+        warm_up(run, scratch)
+        run.switch.set_outcome(LONG_NUMBER, "answered", 1.0, 3600.0)
+        meter = run.cpu.start()
+        inserted_at = time.time()
+        insert_contacts(scratch.engine, n, prefix="orig-", number=LONG_NUMBER)
+        wait_until(lambda: len(originates_of(run.switch, "orig-")) >= n, timeout=options.timeout,
+                   interval=0.25, message=f"{n} originates")
+        wall, used = meter.stop()
+        times = sorted(o.received_at for o in originates_of(run.switch, "orig-"))
+        rate = (len(times) - 10) / (times[-1] - times[9])
+        log(f"originate: {len(times):,} originates; first {times[0] - inserted_at:.2f} s after the insert, "
+            f"last {times[-1] - inserted_at:.2f} s; 10th..last: {rate:,.0f}/s")
+        log("originate: " + cpu_line(wall, used))
+        if want_originate:
+            figures.append(Figure("originate: originates/s", rate, "/s", ">= 300/s", rate >= 300,
+                                  f"{n:,} contacts, all sent in {times[-1] - inserted_at:.1f} s"))
+        if not want_hangups:
+            return figures
+        # Every call answered (1 s) and every BACKGROUND_JOB recorded, so only hangups are in flight.
+        wait_until(lambda: run.switch.stats()["live_calls"] >= n and all(
+            c.state == "ACTIVE" for c in run.switch.live_calls()), timeout=60, interval=0.5,
+            message="every call to be answered")
+        wait_until(lambda: scratch.scalar("SELECT count(*) FROM call_attempts WHERE job_status IS NOT NULL") >= n,
+                   timeout=120, interval=0.25, message="every BACKGROUND_JOB to be recorded")
+        dialed = status_counts(scratch, "orig-").get("dialed", 0)
+        meter = run.cpu.start()
+        started = time.time()
+        run.switch.hupall("NORMAL_CLEARING")
+        hupall_done = time.time()
+
+        def ended():
+            return scratch.scalar("SELECT count(*) FROM contacts WHERE campaign_id LIKE 'orig-%' "
+                                  "AND status = 'ended'") >= dialed
+
+        wait_until(ended, timeout=options.timeout, interval=0.05, message="every contact to be ended")
+        finished = time.time()
+        wall, used = meter.stop()
+        last_db = scratch.scalar("SELECT extract(epoch FROM max(status_changed_at)) FROM contacts "
+                                 "WHERE campaign_id LIKE 'orig-%'")
+        seconds = finished - started
+        per_s = dialed / seconds
+        log(f"hangups: {dialed:,} calls hung up (the simulator took {hupall_done - started:.2f} s to emit); "
+            f"all ended after {seconds:.2f} s (last status_changed_at {float(last_db) - started:.2f} s)")
+        log("hangups: " + cpu_line(wall, used))
+        figures.append(Figure("hangups: results recorded/s", per_s, "/s", ">= 2,000/s", per_s >= 2000,
+                              f"{dialed:,} hangups in {seconds:.2f} s"))
+        # Let the burst of VC notifications and refill ticks settle before the fleet stops.
+        hang_up_all(run)
+    return figures
+
+
+def hang_up_all(run):
+    run.switch.hupall("NORMAL_CLEARING")
+
+
+# 4. refill --------------------------------------------------------------------------------------
+
+def bench_refill(scratch, options):
+    capacity, pending = 50, options.refill_contacts
+    kills_wanted = options.refill_kills
+    log(f"refill: capacity {capacity}, {pending:,} pending; one random live call killed every 20 ms, "
+        f"{kills_wanted} times")
+    with running_fleet(scratch, capacity=capacity, cps=1000, keep_logs=options.keep_logs) as run:
+        warm_up(run, scratch)
+        run.switch.set_outcome(LONG_NUMBER, "answered", 0.0, 3600.0)
+        insert_contacts(scratch.engine, pending, prefix="refill-", number=LONG_NUMBER)
+        wait_until(lambda: len(originates_of(run.switch, "refill-")) >= capacity, timeout=60,
+                   message="the first fill")
+        wait_until(lambda: scratch.scalar("SELECT count(*) FROM call_attempts WHERE job_status IS NOT NULL")
+                   >= capacity, timeout=60, message="the first fill to settle")
+        time.sleep(1.0)
+        first_fill = len(originates_of(run.switch, "refill-"))
+        rng = random.Random(5)
+        kills = []
+        meter = run.cpu.start()
+        next_at = time.monotonic()
+        while len(kills) < kills_wanted:
+            next_at += 0.020
+            live = [c.uuid for c in run.switch.live_calls() if c.state == "ACTIVE"]
+            if live and run.switch.kill_call(rng.choice(live), "NORMAL_CLEARING"):
+                kills.append(time.time())
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        wait_until(lambda: len(originates_of(run.switch, "refill-")) >= first_fill + len(kills), timeout=30,
+                   message="a refill for every hangup")
+        wall, used = meter.stop()
+        refills = sorted(o.received_at for o in originates_of(run.switch, "refill-"))[first_fill:]
+        latencies = [refill - killed for killed, refill in zip(kills, refills, strict=False)]
+        skipped = 10  # the first few while the loop settles
+        latencies = latencies[skipped:]
+        median, p99 = ms(statistics.median(latencies)), ms(percentile(latencies, 99))
+        log(f"refill: {len(kills)} kills over {kills[-1] - kills[0]:.1f} s, {len(refills)} refills; "
+            f"hangup -> next originate (FIFO), median {median:.0f} ms, p90 {ms(percentile(latencies, 90)):.0f} ms, "
+            f"p99 {p99:.0f} ms, max {ms(max(latencies)):.0f} ms")
+        log("refill: " + cpu_line(wall, used))
+        run.switch.hupall("NORMAL_CLEARING")
+    return [
+        Figure("refill: latency median", median, "ms", "< 50 ms", median < 50, f"{len(latencies)} hangups"),
+        Figure("refill: latency p99", p99, "ms", "< 250 ms", p99 < 250, ""),
+    ]
+
+
+# 5. makespan ------------------------------------------------------------------------------------
+
+SHORT_NUMBER = "15550000002"
+
+
+def bench_makespan(scratch, options):
+    n, capacity, talk = options.makespan_contacts, 200, 2.0
+    bound = n * talk / capacity
+    log(f"makespan: {n:,} IVR contacts, capacity {capacity}, cps 300, every call answered at once and "
+        f"talking {talk:.0f} s (time scale 1); lower bound {bound:.0f} s")
+    with running_fleet(scratch, capacity=capacity, cps=300, keep_logs=options.keep_logs) as run:
+        warm_up(run, scratch)
+        run.switch.set_outcome(SHORT_NUMBER, "answered", 0.0, talk)
+        meter = run.cpu.start()
+        insert_contacts(scratch.engine, n, campaigns=5, prefix="mk-", number=SHORT_NUMBER)
+        peak = [0]
+
+        def done():
+            peak[0] = max(peak[0], run.switch.stats()["live_calls"])
+            return scratch.scalar("SELECT count(*) FROM contacts WHERE campaign_id LIKE 'mk-%' "
+                                  "AND status IN ('ended', 'failed')") >= n
+
+        wait_until(done, timeout=bound * 3 + 60, interval=0.25, message="every contact to end")
+        wall, used = meter.stop()
+        first = min(o.received_at for o in originates_of(run.switch, "mk-"))
+        last = float(scratch.scalar("SELECT extract(epoch FROM max(status_changed_at)) FROM contacts "
+                                    "WHERE campaign_id LIKE 'mk-%'"))
+        counts = status_counts(scratch, "mk-")
+        makespan = last - first
+        ratio = makespan / bound
+        log(f"makespan: {makespan:.1f} s (first originate -> last contact ended), bound {bound:.0f} s, "
+            f"ratio {ratio:.3f}; peak live calls {peak[0]}; statuses {counts}")
+        log("makespan: " + cpu_line(wall, used))
+    return [Figure("makespan: makespan / bound", ratio, "x", "<= 1.05", ratio <= 1.05,
+                   f"{makespan:.1f} s for {n:,} contacts; bound {bound:.0f} s")]
+
+
+# 6. agents --------------------------------------------------------------------------------------
+
+AGENT_NUMBER = "15550000003"
+
+
+def bench_agents(scratch, options):
+    n, agents, talk = options.agent_contacts, 50, options.agent_talk
+    log(f"agents: {agents} VC agents (callback delay 0.05 s, wrap-up 0.05 s), {n:,} AGENT contacts, capacity "
+        f"{agents}, every call answered at once and talking {talk:.0f} s")
+    with running_fleet(scratch, capacity=agents, cps=300, agents=agents, vc_delay=0.05, vc_wrap_up=0.05,
+                       keep_logs=options.keep_logs) as run:
+        warm_up(run, scratch)
+        run.switch.set_outcome(AGENT_NUMBER, "answered", 0.0, talk)
+        meter = run.cpu.start()
+        started = time.time()
+        insert_contacts(scratch.engine, n, campaigns=1, prefix="agt-", number=AGENT_NUMBER, campaign_type="AGENT")
+        bound = n * talk / agents
+        wait_until(lambda: scratch.scalar("SELECT count(*) FROM contacts WHERE campaign_id LIKE 'agt-%' "
+                                          "AND status IN ('ended', 'failed')") >= n,
+                   timeout=bound * 4 + 60, interval=0.25, message="every agent contact to end")
+        wall, used = meter.stop()
+        finished = time.time()
+        wait_until(lambda: len(run.vc.messages("/fs-message/call-result")) >= n, timeout=60, interval=0.5,
+                   message="every call result at the VC")
+        callbacks = run.vc.callbacks()
+        results = {m["body"]["callUid"]: iso_seconds(m["received_at"])
+                   for m in run.vc.messages("/fs-message/call-result")}
+        starts = run.vc.messages("/fs-message/startprocess")
+        dialed = {o.variables["dialer_contact_id"]: o.received_at for o in originates_of(run.switch, "agt-")}
+        waits, busy, release = [], [], []
+        empty = sum(1 for cb in callbacks if not cb["body"]["agent"])
+        for cb in callbacks:
+            call = cb["body"]["uuid"]
+            if not cb["body"]["agent"] or cb["status"] != 200 or call not in dialed:
+                continue
+            reserved = iso_seconds(cb["sent_at"])
+            waits.append(dialed[call] - reserved)
+            if call in results:
+                busy.append(results[call] - reserved)
+                release.append(results[call] - (dialed[call] + talk))
+        counts = status_counts(scratch, "agt-")
+        median, p95 = ms(statistics.median(waits)), ms(percentile(waits, 95))
+        share = sum(waits) / sum(busy)
+        log(f"agents: {len(starts):,} startprocess, {len(callbacks):,} callbacks ({empty:,} with no agent free), "
+            f"{len(waits):,} reservations dialed; all ended after {finished - started:.1f} s "
+            f"(bound {bound:.0f} s); statuses {counts}")
+        log(f"agents: callback -> originate wait median {median:.0f} ms, p95 {p95:.0f} ms, max "
+            f"{ms(max(waits)):.0f} ms; share of agent busy time waiting {share:.1%}; call end -> VC told "
+            f"(agent released) median {ms(statistics.median(release)):.0f} ms, p95 {ms(percentile(release, 95)):.0f} ms")
+        log("agents: " + cpu_line(wall, used))
+    return [
+        Figure("agents: callback->originate median", median, "ms", "", None, f"p95 {p95:.0f} ms"),
+        Figure("agents: callback->originate p95", p95, "ms", "", None, ""),
+        Figure("agents: agent time waiting", share * 100, "%", "", None,
+               f"{talk:.0f} s calls; {empty:,} empty callbacks"),
+    ]
+
+
+# driver -----------------------------------------------------------------------------------------
+
+def run_part(name, scratch, options):
+    if name == "claim":
+        return bench_claim(scratch, options)
+    if name in ("originate", "hangups"):
+        return bench_originate_and_hangups(scratch, options, want_originate="originate" in options.only,
+                                           want_hangups="hangups" in options.only)
+    if name == "refill":
+        return bench_refill(scratch, options)
+    if name == "makespan":
+        return bench_makespan(scratch, options)
+    if name == "agents":
+        return bench_agents(scratch, options)
+    raise ValueError(name)
+
+
+def print_table(results):
+    """One row per figure; with repeats, the range over the runs."""
+    print()
+    print(f"{'name':40} {'figure':>24}  {'target':>11}  result")
+    print("-" * 90)
+    for name, figures in results.items():
+        values = [f.value for f in figures]
+        unit = figures[0].unit
+        shown = _fmt(values[0], unit) if len(values) == 1 else f"{_fmt(min(values), unit)} .. {_fmt(max(values), unit)}"
+        met = [f.met for f in figures]
+        verdict = "-" if met[0] is None else ("met" if all(met) else ("missed" if not any(met) else "mixed"))
+        print(f"{name:40} {shown:>24}  {figures[0].target:>11}  {verdict}")
+    print()
+
+
+def _fmt(value, unit):
+    if unit == "/s":
+        return f"{value:,.0f}/s"
+    if unit == "ms":
+        return f"{value:,.1f} ms"
+    if unit == "x":
+        return f"{value:.3f}"
+    if unit == "%":
+        return f"{value:.1f} %"
+    return f"{value:g} {unit}"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=None, help="parts to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (about 3 minutes in all)")
+    parser.add_argument("--repeat", type=int, default=1, help="run each part this many times; the table shows the range")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the claim part's statements")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the fleet's logs (their folder is printed)")
+    options = parser.parse_args(argv)
+    options.only = options.only or list(PARTS)
+    quick = options.quick
+    options.claim_contacts = 1_000_000
+    options.claim_ticks = 10 if quick else 30
+    options.originate_contacts = 3000
+    options.refill_contacts = 5000
+    options.refill_kills = 250 if quick else 500
+    options.makespan_contacts = 2000 if quick else 10_000
+    options.agent_contacts = 300 if quick else 2000
+    options.agent_talk = 2.0
+    options.timeout = 180.0
+    return options
+
+
+def main(argv=None):
+    options = parse_args(argv)
+    print(f"bench.engine: {', '.join(options.only)}{' (quick)' if options.quick else ''}; "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    scratch = Scratch()
+    print(f"  scratch database {scratch.name!r}, Redis {scratch.redis_url}")
+    results = {}
+    began = time.monotonic()
+    try:
+        order = [p for p in PARTS if p in options.only]
+        if "originate" in order and "hangups" in order:
+            order.remove("hangups")  # one fleet run gives both
+        for _ in range(options.repeat):
+            for part in order:
+                started = time.monotonic()
+                print(f"\n== {part}" + (" + hangups" if part == "originate" and "hangups" in options.only else ""))
+                try:
+                    figures = run_part(part, scratch, options)
+                except Exception as error:  # one part failing must not hide the others
+                    log(f"{part}: FAILED: {type(error).__name__}: {error}")
+                    figures = []
+                for figure in figures:
+                    results.setdefault(figure.name, []).append(figure)
+                    log(f"{figure.name}: {_fmt(figure.value, figure.unit)} {figure.note}")
+                log(f"{part}: {time.monotonic() - started:.0f} s")
+    finally:
+        scratch.close()
+    print(f"\ntotal {time.monotonic() - began:.0f} s; load average now {os.getloadavg()[0]:.2f}")
+    print_table(results)
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    main()
