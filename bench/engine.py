@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from bench.fleet_runner import (Scratch, cpu_line, insert_contacts, iso_seconds, log, originates_of, percentile,
-                                running_fleet, status_counts, wait_until, warm_up)
+from bench.fleet_runner import (Profiler, Scratch, cpu_line, find_py_spy, insert_contacts, iso_seconds, log,
+                                originates_of, percentile, running_fleet, status_counts, wait_until, warm_up)
 
 PARTS = ("claim", "originate", "hangups", "refill", "makespan", "agents")
 
@@ -43,6 +43,19 @@ class Figure:
 
 def ms(seconds):
     return seconds * 1000.0
+
+
+def start_profile(options, run, label, names=("worker", "listener")):
+    """py-spy on some fleet processes for one measurement window (--profile)."""
+    if not options.profile:
+        return None
+    return Profiler(options.py_spy, run.logs, label, {name: run.fleet.processes[name].pid for name in names})
+
+
+def end_profile(profiler):
+    if profiler is not None:
+        profiler.stop()
+        print(profiler.summary())
 
 
 # 1. claim ---------------------------------------------------------------------------------------
@@ -168,12 +181,14 @@ def bench_originate_and_hangups(scratch, options, want_originate=True, want_hang
     with running_fleet(scratch, capacity=3000, cps=2000, keep_logs=options.keep_logs) as run:
         warm_up(run, scratch)
         run.switch.set_outcome(LONG_NUMBER, "answered", 1.0, 3600.0)
+        profiler = start_profile(options, run, "originate")
         meter = run.cpu.start()
         inserted_at = time.time()
         insert_contacts(scratch.engine, n, prefix="orig-", number=LONG_NUMBER)
         wait_until(lambda: len(originates_of(run.switch, "orig-")) >= n, timeout=options.timeout,
                    interval=0.25, message=f"{n} originates")
         wall, used = meter.stop()
+        end_profile(profiler)
         times = sorted(o.received_at for o in originates_of(run.switch, "orig-"))
         rate = (len(times) - 10) / (times[-1] - times[9])
         log(f"originate: {len(times):,} originates; first {times[0] - inserted_at:.2f} s after the insert, "
@@ -191,6 +206,7 @@ def bench_originate_and_hangups(scratch, options, want_originate=True, want_hang
         wait_until(lambda: scratch.scalar("SELECT count(*) FROM call_attempts WHERE job_status IS NOT NULL") >= n,
                    timeout=120, interval=0.25, message="every BACKGROUND_JOB to be recorded")
         dialed = status_counts(scratch, "orig-").get("dialed", 0)
+        profiler = start_profile(options, run, "hangups")
         meter = run.cpu.start()
         started = time.time()
         run.switch.hupall("NORMAL_CLEARING")
@@ -203,6 +219,7 @@ def bench_originate_and_hangups(scratch, options, want_originate=True, want_hang
         wait_until(ended, timeout=options.timeout, interval=0.05, message="every contact to be ended")
         finished = time.time()
         wall, used = meter.stop()
+        end_profile(profiler)
         last_db = scratch.scalar("SELECT extract(epoch FROM max(status_changed_at)) FROM contacts "
                                  "WHERE campaign_id LIKE 'orig-%'")
         seconds = finished - started
@@ -240,6 +257,7 @@ def bench_refill(scratch, options):
         first_fill = len(originates_of(run.switch, "refill-"))
         rng = random.Random(5)
         kills = []
+        profiler = start_profile(options, run, "refill")
         meter = run.cpu.start()
         next_at = time.monotonic()
         while len(kills) < kills_wanted:
@@ -253,6 +271,7 @@ def bench_refill(scratch, options):
         wait_until(lambda: len(originates_of(run.switch, "refill-")) >= first_fill + len(kills), timeout=30,
                    message="a refill for every hangup")
         wall, used = meter.stop()
+        end_profile(profiler)
         refills = sorted(o.received_at for o in originates_of(run.switch, "refill-"))[first_fill:]
         latencies = [refill - killed for killed, refill in zip(kills, refills, strict=False)]
         skipped = 10  # the first few while the loop settles
@@ -282,6 +301,7 @@ def bench_makespan(scratch, options):
     with running_fleet(scratch, capacity=capacity, cps=300, keep_logs=options.keep_logs) as run:
         warm_up(run, scratch)
         run.switch.set_outcome(SHORT_NUMBER, "answered", 0.0, talk)
+        profiler = start_profile(options, run, "makespan")
         meter = run.cpu.start()
         insert_contacts(scratch.engine, n, campaigns=5, prefix="mk-", number=SHORT_NUMBER)
         peak = [0]
@@ -293,6 +313,7 @@ def bench_makespan(scratch, options):
 
         wait_until(done, timeout=bound * 3 + 60, interval=0.25, message="every contact to end")
         wall, used = meter.stop()
+        end_profile(profiler)
         first = min(o.received_at for o in originates_of(run.switch, "mk-"))
         last = float(scratch.scalar("SELECT extract(epoch FROM max(status_changed_at)) FROM contacts "
                                     "WHERE campaign_id LIKE 'mk-%'"))
@@ -319,6 +340,7 @@ def bench_agents(scratch, options):
                        keep_logs=options.keep_logs) as run:
         warm_up(run, scratch)
         run.switch.set_outcome(AGENT_NUMBER, "answered", 0.0, talk)
+        profiler = start_profile(options, run, "agents", names=("worker", "web"))
         meter = run.cpu.start()
         started = time.time()
         insert_contacts(scratch.engine, n, campaigns=1, prefix="agt-", number=AGENT_NUMBER, campaign_type="AGENT")
@@ -327,6 +349,7 @@ def bench_agents(scratch, options):
                                           "AND status IN ('ended', 'failed')") >= n,
                    timeout=bound * 4 + 60, interval=0.25, message="every agent contact to end")
         wall, used = meter.stop()
+        end_profile(profiler)
         finished = time.time()
         wait_until(lambda: len(run.vc.messages("/fs-message/call-result")) >= n, timeout=60, interval=0.5,
                    message="every call result at the VC")
@@ -414,9 +437,16 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller runs (about 3 minutes in all)")
     parser.add_argument("--repeat", type=int, default=1, help="run each part this many times; the table shows the range")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the claim part's statements")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the worker and listener (web for agents) during each fleet measurement")
+    parser.add_argument("--py-spy", default=None, help="path of py-spy (default: PATH, then /tmp/pyspy/bin)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the fleet's logs (their folder is printed)")
     options = parser.parse_args(argv)
     options.only = options.only or list(PARTS)
+    if options.profile:
+        options.py_spy = find_py_spy(options.py_spy)
+        if options.py_spy is None:
+            parser.error("--profile needs py-spy (pip install py-spy, or --py-spy PATH)")
     quick = options.quick
     options.claim_contacts = 1_000_000
     options.claim_ticks = 10 if quick else 30

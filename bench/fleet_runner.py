@@ -349,3 +349,81 @@ def originates_of(switch, prefix):
 
 def dumps(value):
     return json.dumps(value, default=str)
+
+
+# profiling ------------------------------------------------------------------------------------
+
+def find_py_spy(explicit=None):
+    """py-spy if it can be found (an explicit path, PATH, or a `pip install --target` folder)."""
+    candidates = [explicit] if explicit else []
+    candidates += [shutil.which("py-spy"), "/tmp/pyspy/bin/py-spy"]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class Profiler:
+    """`py-spy record --idle --format raw` on some fleet processes (children included) for the length
+    of a measurement; summary() says where the time of the task code went (wall time, idle included,
+    so waits on PostgreSQL, Redis and the switch show up as such)."""
+
+    def __init__(self, py_spy, logs, label, pids):
+        self.outputs, self.processes = [], []
+        for name, pid in pids.items():
+            output = Path(logs) / f"profile-{label}-{name}.txt"
+            command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--idle", "--nonblocking",
+                       "--format", "raw", "--rate", "200", "--output", str(output)]
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.outputs.append((name, output))
+            self.processes.append(process)
+        time.sleep(0.5)  # attached before the clock starts
+
+    def stop(self):
+        for process in self.processes:
+            process.send_signal(signal.SIGINT)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def summary(self, roots=("dialer/", "workers/", "api/"), top=18):
+        lines = []
+        for name, output in self.outputs:
+            if not output.exists():
+                lines.append(f"{name}: no profile written")
+                continue
+            inclusive, total = {}, 0
+            for raw in output.read_text(errors="replace").splitlines():
+                stack, _, count = raw.rpartition(" ")
+                if not count.isdigit():
+                    continue
+                frames = stack.split(";")
+                if not any(root in frame for frame in frames for root in roots):
+                    continue  # idle in the pool / the event loop: not task time
+                total += int(count)
+                seen = set()
+                for frame in frames:
+                    key = _frame_key(frame)
+                    if key not in seen:
+                        seen.add(key)
+                        inclusive[key] = inclusive.get(key, 0) + int(count)
+            lines.append(f"{name}: {total / 200:.1f} s of samples inside dialer/workers/api code "
+                         f"(wall time, waits included); inclusive share by function:")
+            interesting = [(k, v) for k, v in inclusive.items() if _interesting(k)]
+            for key, count in sorted(interesting, key=lambda kv: -kv[1])[:top]:
+                lines.append(f"    {100 * count / max(total, 1):5.1f}%  {key}")
+        return "\n".join(lines)
+
+
+def _frame_key(frame):
+    # py-spy raw frames look like "function (path/module.py:line)"
+    function, _, where = frame.partition(" (")
+    path = where.rsplit(":", 1)[0]
+    return f"{function} ({path})"
+
+
+def _interesting(key):
+    boring = ("<module>", "(celery/", "(billiard/", "(kombu/", "main (", "run (", "_bootstrap")
+    return not any(b in key for b in boring)

@@ -10,7 +10,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 from sqlalchemy import select, text
@@ -23,7 +23,7 @@ from dialer.states import CAMPAIGN_STOPPED, STOPPED
 ROW_KEYS = ("id", "customer_number", "campaign_type", "gateway_id", "status", "campaign_contact_id",
             "campaign_id", "start_time", "end_time", "priority", "ivr", "dialing_mode", "routing_mode",
             "resource_id", "queue_name", "scheduled_time", "service_identifier", "customer_ref", "payload",
-            "dial_after")
+            "dial_after", "received_time")
 log = logging.getLogger(__name__)
 _COLUMNS = ", ".join(ROW_KEYS)
 _STATUS = ROW_KEYS.index("status")
@@ -53,8 +53,10 @@ def store_contacts(session, rows, batch_size=5000, copy_above=100):
     More than `copy_above` rows go through COPY, `batch_size` at a time.
     """
     unique = {}
-    for row in rows:
-        unique.setdefault(row["id"], row)
+    received = datetime.now(UTC)
+    for position, row in enumerate(rows):
+        # A microsecond apart in request order: FIFO within a bulk follows the order it was sent in.
+        unique.setdefault(row["id"], {**row, "received_time": received + timedelta(microseconds=position)})
     if not unique:
         return StoreResult(created=0, existing=0)
     campaign_ids = sorted({row["campaign_id"] for row in unique.values()})

@@ -98,3 +98,17 @@ def test_a_connection_lost_during_the_copy_is_an_operational_error(engine, sessi
             _copy(victim.cursor(), _copy_text([parse_contact(flat())], set()))
     finally:
         victim.invalidate()
+
+
+def test_contacts_of_one_bulk_are_received_in_the_order_they_were_sent(session):
+    from sqlalchemy import select
+
+    from dialer.contact_store import store_contacts
+    from dialer.intake import parse_contacts
+    from dialer.models import Contact
+    from tests.contact_payloads import flat
+
+    sent = [flat(id=f"z{9 - index}") for index in range(5)]  # ids sort against the sending order
+    store_contacts(session, parse_contacts(sent))
+    stored = session.execute(select(Contact.id).order_by(Contact.received_time)).scalars().all()
+    assert stored == [c["id"] for c in sent]
