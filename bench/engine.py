@@ -25,8 +25,21 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from bench.fleet_runner import (Profiler, Scratch, cpu_line, find_py_spy, insert_contacts, iso_seconds, log,
-                                originates_of, percentile, running_fleet, status_counts, wait_until, warm_up)
+from bench.fleet_runner import (
+    Profiler,
+    Scratch,
+    cpu_line,
+    find_py_spy,
+    insert_contacts,
+    iso_seconds,
+    log,
+    originates_of,
+    percentile,
+    running_fleet,
+    status_counts,
+    wait_until,
+    warm_up,
+)
 
 PARTS = ("claim", "originate", "hangups", "refill", "makespan", "agents")
 

@@ -1,6 +1,7 @@
 """`dialer run`: prepare the environment (embedded servers, simulators, tokens), migrate, and
 start the Procfile processes under honcho."""
 
+import json
 import os
 import secrets
 import sys
@@ -10,7 +11,8 @@ from dialer.config import ConfigError, load_settings
 from dialer.db import migrate
 from dialer.embedded import apply_embedded_defaults, state_dir
 
-SIMULATED_SWITCH = '[{"name": "sim", "host": "127.0.0.1", "port": 8021, "password": "ClueCon", "capacity": 30, "cps": 20}]'
+SIMULATED_SWITCH = json.dumps([{"name": "sim", "host": "127.0.0.1", "port": 8021, "password": "ClueCon",
+                                "capacity": 30, "cps": 20}])
 SIMULATORS = {
     "switch-sim": "python -m sim.switch --port 8021 --password ClueCon --time-scale 0.2",
     "vc-sim": "python -m sim.connector --port 8088 --dialer-url http://127.0.0.1:8000",

@@ -6,8 +6,18 @@ and what the engine needs (leases, retry time, call outcome). Every time is time
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, SmallInteger, String,
-                        func, text)
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 

@@ -6,7 +6,8 @@ import logging
 from celery import shared_task
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from dialer import agents, allocator, dialing, outbox, reconcile as reconciling, results
+from dialer import agents, allocator, dialing, outbox, results
+from dialer import reconcile as reconciling
 from dialer.event_messages import from_message
 from dialer.expire import expire_contacts
 from dialer.vc import VcClient

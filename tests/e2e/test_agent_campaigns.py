@@ -3,8 +3,18 @@ and the messages back to the VC (spec "Agent Campaigns" and its failover rows)."
 
 from collections import Counter
 
-from tests.e2e.contacts import (ANSWERED, BUSY, DECLINED, EXPECTED_RESULT, NO_ANSWER, all_in, contact, contacts,
-                                rows, statuses)
+from tests.e2e.contacts import (
+    ANSWERED,
+    BUSY,
+    DECLINED,
+    EXPECTED_RESULT,
+    NO_ANSWER,
+    all_in,
+    contact,
+    contacts,
+    rows,
+    statuses,
+)
 from tests.e2e.fleet import wait_until
 
 CALL_RESULT, END_CHAT, RECORDING, START = ("/fs-message/call-result", "/fs-message/end-chat",

@@ -4,8 +4,18 @@ from collections import Counter
 
 from dialer.allocation import fair_share
 from tests.e2e.conftest import CAPACITY
-from tests.e2e.contacts import (ANSWERED, BUSY, DECLINED, EXPECTED_RESULT, NO_ANSWER, UNALLOCATED, all_in,
-                                attempts, contacts, rows)
+from tests.e2e.contacts import (
+    ANSWERED,
+    BUSY,
+    DECLINED,
+    EXPECTED_RESULT,
+    NO_ANSWER,
+    UNALLOCATED,
+    all_in,
+    attempts,
+    contacts,
+    rows,
+)
 from tests.e2e.fleet import wait_until
 
 OUTCOMES = (ANSWERED, BUSY, NO_ANSWER, DECLINED, UNALLOCATED)
