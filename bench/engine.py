@@ -242,13 +242,7 @@ def bench_originate_and_hangups(scratch, options, want_originate=True, want_hang
         log("hangups: " + cpu_line(wall, used))
         figures.append(Figure("hangups: results recorded/s", per_s, "/s", ">= 2,000/s", per_s >= 2000,
                               f"{dialed:,} hangups in {seconds:.2f} s"))
-        # Let the burst of VC notifications and refill ticks settle before the fleet stops.
-        hang_up_all(run)
     return figures
-
-
-def hang_up_all(run):
-    run.switch.hupall("NORMAL_CLEARING")
 
 
 # 4. refill --------------------------------------------------------------------------------------

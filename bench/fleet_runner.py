@@ -29,6 +29,7 @@ from dialer.embedded import apply_embedded_defaults, drop_database, ensure_datab
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("outbox", "call_attempts", "contacts", "campaigns")
 REDIS_DB = 2  # never the fleet's own 0 or the tests' 1
+PROFILE_RATE = 100  # py-spy samples per second
 
 
 def log(message):
@@ -299,6 +300,7 @@ def running_fleet(scratch, capacity, cps, tick=1.0, time_scale=1.0, agents=5, vc
         yield SimpleNamespace(fleet=fleet, switch=switch, vc=vc, cpu=cpu, logs=logs)
     finally:
         if fleet is not None:
+            _stop_worker_gently(fleet)
             fleet.stop_all()
         if vc is not None:
             vc.stop()
@@ -320,6 +322,19 @@ class _OwnProcessOnly(CpuMeter):
             else:
                 used[name] = self._cpu(pids)
         return used
+
+
+def _stop_worker_gently(fleet):
+    """SIGTERM to the worker's main process only: a warm shutdown lets running tasks finish, where
+    the process-group SIGTERM of Fleet.stop kills the pool children mid-task (WorkerLostError)."""
+    process = fleet.processes.get("worker")
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass  # Fleet.stop_all kills the group
 
 
 def _show_errors(logs):
@@ -373,7 +388,7 @@ class Profiler:
         for name, pid in pids.items():
             output = Path(logs) / f"profile-{label}-{name}.txt"
             command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--idle", "--nonblocking",
-                       "--format", "raw", "--rate", "200", "--output", str(output)]
+                       "--format", "raw", "--rate", str(PROFILE_RATE), "--output", str(output)]
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.outputs.append((name, output))
             self.processes.append(process)
@@ -388,13 +403,13 @@ class Profiler:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    def summary(self, roots=("dialer/", "workers/", "api/"), top=18):
+    def summary(self, roots=("dialer/", "workers/", "api/"), top=14):
         lines = []
         for name, output in self.outputs:
             if not output.exists():
                 lines.append(f"{name}: no profile written")
                 continue
-            inclusive, total = {}, 0
+            inclusive, leaves, total = {}, {}, 0
             for raw in output.read_text(errors="replace").splitlines():
                 stack, _, count = raw.rpartition(" ")
                 if not count.isdigit():
@@ -403,16 +418,21 @@ class Profiler:
                 if not any(root in frame for frame in frames for root in roots):
                     continue  # idle in the pool / the event loop: not task time
                 total += int(count)
+                leaf = _frame_key(frames[-1])
+                leaves[leaf] = leaves.get(leaf, 0) + int(count)
                 seen = set()
                 for frame in frames:
                     key = _frame_key(frame)
                     if key not in seen:
                         seen.add(key)
                         inclusive[key] = inclusive.get(key, 0) + int(count)
-            lines.append(f"{name}: {total / 200:.1f} s of samples inside dialer/workers/api code "
+            lines.append(f"{name}: {total / PROFILE_RATE:.1f} s of samples inside dialer/workers/api code "
                          f"(wall time, waits included); inclusive share by function:")
-            interesting = [(k, v) for k, v in inclusive.items() if _interesting(k)]
-            for key, count in sorted(interesting, key=lambda kv: -kv[1])[:top]:
+            ours = [(k, v) for k, v in inclusive.items() if any(f"({root}" in k for root in roots)]
+            for key, count in sorted(ours, key=lambda kv: -kv[1])[:top]:
+                lines.append(f"    {100 * count / max(total, 1):5.1f}%  {key}")
+            lines.append(f"  {name}: where those samples were at the top of the stack (self):")
+            for key, count in sorted(leaves.items(), key=lambda kv: -kv[1])[:8]:
                 lines.append(f"    {100 * count / max(total, 1):5.1f}%  {key}")
         return "\n".join(lines)
 
@@ -422,8 +442,3 @@ def _frame_key(frame):
     function, _, where = frame.partition(" (")
     path = where.rsplit(":", 1)[0]
     return f"{function} ({path})"
-
-
-def _interesting(key):
-    boring = ("<module>", "(celery/", "(billiard/", "(kombu/", "main (", "run (", "_bootstrap")
-    return not any(b in key for b in boring)

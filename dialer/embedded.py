@@ -7,6 +7,7 @@ and spoken to exactly as production servers are: same drivers, same SQL, same br
 
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -112,17 +113,18 @@ def stop_embedded(folder):
     """Stop both embedded servers of a state folder (used by `dialer services stop` and tests)."""
     pid_file = folder / "redis" / "redis.pid"
     if pid_file.exists():
-        _kill(int(pid_file.read_text().strip() or 0))
+        _kill(int(pid_file.read_text().strip() or 0), signal.SIGTERM)
     postmaster = folder / "postgres" / "postmaster.pid"
     if postmaster.exists():
-        _kill(int(postmaster.read_text().split()[0]))
+        # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
+        _kill(int(postmaster.read_text().split()[0]), signal.SIGINT)
 
 
-def _kill(pid):
+def _kill(pid, sig):
     if pid <= 0:
         return
     try:
-        os.kill(pid, 15)
+        os.kill(pid, sig)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + 10

@@ -1,0 +1,85 @@
+"""The event pump against the switch simulator over TCP, through the ESL C binding."""
+
+import threading
+
+import pytest
+
+from dialer.esl import EslClient
+from dialer.event_messages import from_message
+from dialer.events import CallEnded, JobResult
+from dialer.listener import EventPump
+from sim.switch import SwitchSimulator
+from sim.testing import wait_for
+
+
+@pytest.fixture
+def switch():
+    with SwitchSimulator(port=0, time_scale=0.001) as simulator:
+        yield simulator
+
+
+class Pump:
+    def __init__(self, switch):
+        self.published = []
+        self.lock = threading.Lock()
+        self.pump = EventPump("sim", lambda: EslClient("127.0.0.1", switch.port, "ClueCon"), "dialer", self.publish)
+        self.thread = threading.Thread(target=self.pump.run, daemon=True)
+
+    def publish(self, messages):
+        with self.lock:
+            self.published.extend(from_message(m) for m in messages)
+
+    def results(self, kind):
+        with self.lock:
+            return [r for r in self.published if isinstance(r, kind)]
+
+
+@pytest.fixture
+def pump(switch):
+    running = Pump(switch)
+    running.thread.start()
+    wait_for(running.pump.connected.is_set, message="the pump to subscribe")
+    yield running
+    running.pump.stop()
+    running.thread.join(timeout=5)
+    assert not running.thread.is_alive()
+
+
+def originate(switch, uuid, number="1000", instance="dialer", gateway="gw1"):
+    client = EslClient("127.0.0.1", switch.port, "ClueCon")
+    variables = f"origination_uuid={uuid},dialer_contact_id={uuid}"
+    if instance:
+        variables += f",dialer_instance={instance}"
+    reply = client.bgapi(f"originate {{{variables}}}sofia/gateway/{gateway}/{number} 6666 XML default", f"job-{uuid}")
+    client.close()
+    return reply
+
+
+def test_the_pump_publishes_our_hangups_and_job_results_and_nothing_of_other_calls(switch, pump):
+    originate(switch, "ours-1", number="1006")
+    originate(switch, "theirs-1", number="1006", instance=None)
+    originate(switch, "ours-2", gateway="gw-down")
+    wait_for(lambda: len(pump.results(JobResult)) == 2, message="both of our job results")
+    wait_for(lambda: pump.results(CallEnded), message="our hangup")
+    ended = pump.results(CallEnded)
+    assert [(e.contact_id, e.hangup_cause) for e in ended] == [("ours-1", "USER_BUSY")]
+    jobs = {j.job_uuid: j.cause for j in pump.results(JobResult)}
+    assert jobs == {"job-ours-1": "USER_BUSY", "job-ours-2": "GATEWAY_DOWN"}
+
+
+def test_the_pump_reconnects_after_the_switch_drops_it_and_keeps_publishing(switch, pump):
+    switch.drop_clients()
+    wait_for(lambda: not pump.pump.connected.is_set() or switch.stats()["subscribers"] == 1,
+             message="the drop to be noticed")
+    wait_for(lambda: switch.stats()["subscribers"] == 1 and pump.pump.connected.is_set(), timeout=10,
+             message="the pump to subscribe again")
+    originate(switch, "after-drop", number="1009")
+    wait_for(lambda: [e.hangup_cause for e in pump.results(CallEnded)] == ["UNALLOCATED_NUMBER"],
+             message="the hangup after the reconnect")
+
+
+def test_the_pump_waits_out_a_switch_that_refuses_connections(switch, pump):
+    switch.refuse_connections(1.0)
+    switch.drop_clients()
+    wait_for(lambda: switch.stats()["subscribers"] == 0, message="the subscriber to be gone")
+    wait_for(lambda: switch.stats()["subscribers"] == 1, timeout=10, message="the pump back once the switch is")
