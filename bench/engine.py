@@ -62,7 +62,8 @@ def start_profile(options, run, label, names=("worker", "listener")):
     """py-spy on some fleet processes for one measurement window (--profile)."""
     if not options.profile:
         return None
-    return Profiler(options.py_spy, run.logs, label, {name: run.fleet.processes[name].pid for name in names})
+    return Profiler(options.py_spy, run.logs, label, {name: run.fleet.processes[name].pid for name in names},
+                    mode=options.profile)
 
 
 def end_profile(profiler):
@@ -444,8 +445,9 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller runs (about 3 minutes in all)")
     parser.add_argument("--repeat", type=int, default=1, help="run each part this many times; the table shows the range")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the claim part's statements")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy the worker and listener (web for agents) during each fleet measurement")
+    parser.add_argument("--profile", nargs="?", const="cpu", choices=("cpu", "wall"), default=None,
+                        help="py-spy the worker and listener (web for agents) during each fleet measurement: "
+                             "cpu (default) or wall (waits included)")
     parser.add_argument("--py-spy", default=None, help="path of py-spy (default: PATH, then /tmp/pyspy/bin)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the fleet's logs (their folder is printed)")
     options = parser.parse_args(argv)

@@ -379,16 +379,17 @@ def find_py_spy(explicit=None):
 
 
 class Profiler:
-    """`py-spy record --idle --format raw` on some fleet processes (children included) for the length
-    of a measurement; summary() says where the time of the task code went (wall time, idle included,
-    so waits on PostgreSQL, Redis and the switch show up as such)."""
+    """`py-spy record --format raw` on some fleet processes (children included) for the length of a
+    measurement; summary() says where the time of the task code went. mode "cpu": samples of running
+    threads only; "wall": idle included, so waits on PostgreSQL, Redis and the switch show up too."""
 
-    def __init__(self, py_spy, logs, label, pids):
+    def __init__(self, py_spy, logs, label, pids, mode="cpu"):
+        self.mode = mode
         self.outputs, self.processes = [], []
         for name, pid in pids.items():
             output = Path(logs) / f"profile-{label}-{name}.txt"
-            command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--idle", "--nonblocking",
-                       "--format", "raw", "--rate", str(PROFILE_RATE), "--output", str(output)]
+            command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
+                       *(["--idle"] if mode == "wall" else []), "--format", "raw", "--rate", str(PROFILE_RATE), "--output", str(output)]
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.outputs.append((name, output))
             self.processes.append(process)
@@ -426,8 +427,9 @@ class Profiler:
                     if key not in seen:
                         seen.add(key)
                         inclusive[key] = inclusive.get(key, 0) + int(count)
+            kind = "wall time, waits included" if self.mode == "wall" else "CPU, running threads only"
             lines.append(f"{name}: {total / PROFILE_RATE:.1f} s of samples inside dialer/workers/api code "
-                         f"(wall time, waits included); inclusive share by function:")
+                         f"({kind}); inclusive share by function:")
             ours = [(k, v) for k, v in inclusive.items() if any(f"({root}" in k for root in roots)]
             for key, count in sorted(ours, key=lambda kv: -kv[1])[:top]:
                 lines.append(f"    {100 * count / max(total, 1):5.1f}%  {key}")

@@ -37,6 +37,7 @@ def reconcile(session, settings, live_calls_of):
     """`live_calls_of(switch_name)` returns the set of channel uuids the switch has now."""
     repairs = Repairs()
     repairs.requeued = _expire_leases(session, states.QUEUED, settings.queued_lease_seconds)
+    _free_agents(session, settings, repairs.requeued)
     repairs.reservations_expired = _expire_leases(session, states.AGENT_PENDING,
                                                   settings.reservation_timeout_seconds)
     session.commit()
@@ -75,6 +76,7 @@ def _close_vanished_calls(session, settings, switch_name, live, repairs):
         if attempt.dial_time is None and attempt.job_status is None:
             if states.transition(session, contact.id, states.DIALED, states.PENDING, switch_name=None):
                 repairs.never_sent.append(contact.id)
+                _free_agents(session, settings, [contact.id])
             continue
         if states.transition(session, contact.id, states.DIALED, states.ENDED, call_result=LOST):
             attempt.result_source, attempt.hangup_cause = "reconcile", LOST
@@ -93,6 +95,20 @@ def _lost_messages(session, settings, contact):
     if vc_messages.is_agent(contact):
         add_message(session, contact.id, "end_chat", settings.vc_paths.end_chat,
                     vc_messages.end_chat(contact, "call result lost"))
+
+
+def _free_agents(session, settings, contact_ids):
+    """Agent contacts sent back to pending had an agent reserved for a call that never went out:
+    END_CHAT frees the agent (the next try reserves one again)."""
+    if not contact_ids:
+        return
+    reserved = session.execute(
+        select(Contact).where(Contact.id.in_(contact_ids), Contact.campaign_type == states.AGENT,
+                              Contact.agent.is_not(None))
+    ).scalars().all()
+    for contact in reserved:
+        add_message(session, contact.id, "end_chat", settings.vc_paths.end_chat,
+                    vc_messages.end_chat(contact, "call not placed: dialer restarted"))
 
 
 def live_call_uuids(show_channels_json):

@@ -47,13 +47,12 @@ def record_results(session, settings, results):
 def _call_ended(session, settings, result, recorded):
     contact = session.execute(
         select(Contact).where(
-            Contact.id == result.contact_id, Contact.call_uuid == result.uuid,
-            or_(Contact.status.in_((states.QUEUED, states.DIALED)),
-                (Contact.status == states.ENDED) & (Contact.call_result == LOST)),
+            Contact.id == result.contact_id, Contact.call_uuid == result.uuid, _still_open(),
         ).with_for_update()
     ).scalar_one_or_none()
     session.execute(
-        update(CallAttempt).where(CallAttempt.uuid == result.uuid, CallAttempt.hangup_cause.is_(None))
+        update(CallAttempt).where(CallAttempt.uuid == result.uuid,
+                                  or_(CallAttempt.hangup_cause.is_(None), CallAttempt.result_source == "reconcile"))
         .values(hangup_cause=result.hangup_cause, billsec=result.billsec, answer_time=result.answered_at,
                 hangup_time=result.ended_at, sip_term_status=result.sip_term_status, result_source="hangup")
     )
@@ -65,6 +64,12 @@ def _call_ended(session, settings, result, recorded):
     session.flush()
     recorded.ended.append(contact.id)
     _result_messages(session, settings, contact, answered=result.answered, recorded=recorded)
+
+
+def _still_open():
+    """A contact a result may still change: in flight, or closed by reconcile as LOST."""
+    return or_(Contact.status.in_((states.QUEUED, states.DIALED)),
+               (Contact.status == states.ENDED) & (Contact.call_result == LOST))
 
 
 def _result_messages(session, settings, contact, answered, recorded):
@@ -97,7 +102,7 @@ def _job_result(session, settings, result, recorded):
         return
     contact = session.execute(
         select(Contact).where(Contact.id == attempt.contact_id, Contact.call_uuid == attempt.uuid,
-                              Contact.status.in_((states.QUEUED, states.DIALED))).with_for_update()
+                              _still_open()).with_for_update()
     ).scalar_one_or_none()
     if contact is None:
         return

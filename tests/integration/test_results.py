@@ -267,3 +267,16 @@ def test_a_real_hangup_after_reconcile_closed_the_call_as_lost_also_corrects_its
     assert (attempt.hangup_cause, attempt.billsec, attempt.hangup_time, attempt.result_source) == (
         "NORMAL_CLEARING", 30, ENDED_AT, "hangup")
 
+
+
+@pytest.mark.parametrize("cause, status", [("INVALID_GATEWAY", states.FAILED), ("GATEWAY_DOWN", states.PENDING)])
+def test_a_job_result_arriving_after_reconcile_closed_the_call_as_lost_replaces_lost(session, session_factory,
+                                                                                     settings, cause, status):
+    # The BACKGROUND_JOB waited in a backlogged results queue longer than the reconcile grace.
+    call = dialed_contact(session)
+    close_as_lost(session, session_factory, settings, call)
+
+    record(session_factory, settings, job_result(call, cause))
+
+    replaced = contact(session, call.contact_id)
+    assert (replaced.status, replaced.call_result) == (status, cause)
