@@ -102,6 +102,7 @@ class Scratch:
     def close(self):
         self.engine.dispose()
         drop_database(self.server_url, self.name)
+        self.flush_redis()
 
     def server_pids(self):
         """{'postgres': [pids], 'redis': [pids]} of the embedded servers (empty when external)."""
@@ -389,7 +390,8 @@ class Profiler:
         for name, pid in pids.items():
             output = Path(logs) / f"profile-{label}-{name}.txt"
             command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
-                       *(["--idle"] if mode == "wall" else []), "--format", "raw", "--rate", str(PROFILE_RATE), "--output", str(output)]
+                       *(["--idle"] if mode == "wall" else []), "--format", "raw",
+                       "--rate", str(PROFILE_RATE), "--output", str(output)]
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.outputs.append((name, output))
             self.processes.append(process)

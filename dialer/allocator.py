@@ -6,6 +6,7 @@ triggered by a hangup, never both count the same free slot. Claims use FOR UPDAT
 and the `status = 'pending'` condition, so no contact is ever claimed twice.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, text
@@ -34,6 +35,16 @@ DIALABLE_SQL = text("""
     GROUP BY c.campaign_id
 """)
 
+BACKLOG_SQL = text("SELECT campaign_id, dialable FROM dialable_backlog WHERE dialable > 0")
+CLEAR_BACKLOG_SQL = text("DELETE FROM dialable_backlog")
+SAVE_BACKLOG_SQL = text("""
+    INSERT INTO dialable_backlog (campaign_id, dialable) SELECT * FROM unnest(:campaigns, :counts)
+""").bindparams(bindparam("campaigns", type_=ARRAY(String)), bindparam("counts", type_=ARRAY(Integer)))
+TAKE_FROM_BACKLOG_SQL = text("""
+    UPDATE dialable_backlog b SET dialable = greatest(b.dialable - t.n, 0)
+    FROM unnest(:campaigns, :counts) AS t(campaign_id, n) WHERE b.campaign_id = t.campaign_id
+""").bindparams(bindparam("campaigns", type_=ARRAY(String)), bindparam("counts", type_=ARRAY(Integer)))
+
 # Each campaign's share is read in dialing order (priority, then FIFO) off ix_contacts_dialable;
 # row i of the claimed set goes to switch plan[i], so one statement also spreads the load.
 CLAIM_SQL = text("""
@@ -49,6 +60,9 @@ CLAIM_SQL = text("""
             LIMIT a.n
             FOR UPDATE SKIP LOCKED
         ) p
+        -- never cuts a row (the allotment sums to :total); it tells the planner how few rows
+        -- come out, so the UPDATE joins by primary key instead of scanning every contact
+        LIMIT :total
     )
     UPDATE contacts c
     SET status = CASE WHEN c.campaign_type = 'AGENT' THEN 'agent_pending' ELSE 'queued' END,
@@ -99,9 +113,18 @@ def switch_plan(free):
     return plan
 
 
-def allocate(session, switches, rate_window=1.0):
-    """One tick, inside the caller's transaction (commit, then enqueue what it returns)."""
+def allocate(session, switches, rate_window=1.0, count_dialable=True):
+    """One tick, inside the caller's transaction (commit, then enqueue what it returns).
+
+    `count_dialable`: count dialable contacts afresh (the beat's tick) rather than read the
+    backlog the last such tick left (the ticks that refill a slot right after a hangup).
+    """
+    # Counted before the lock: the count is the slow part and need not be exact (the claim
+    # statement checks every contact it takes), so other ticks do not wait for it.
+    fresh = dict(session.execute(DIALABLE_SQL).all()) if count_dialable else None
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALLOCATOR_LOCK})
+    if fresh is not None:
+        _save_backlog(session, fresh)
     occupied = dict(session.execute(OCCUPIED_SQL).all())
     recent = dict(session.execute(RECENT_CLAIMS_SQL, {"window": rate_window}).all())
     result = TickResult(free_slots={
@@ -111,7 +134,7 @@ def allocate(session, switches, rate_window=1.0):
     total = sum(result.free_slots.values())
     if total == 0:
         return result
-    dialable = dict(session.execute(DIALABLE_SQL).all())
+    dialable = fresh if fresh is not None else dict(session.execute(BACKLOG_SQL).all())
     result.allotment = fair_share(total, dialable)
     if not result.allotment:
         return result
@@ -120,6 +143,15 @@ def allocate(session, switches, rate_window=1.0):
         "campaigns": campaigns,
         "counts": [result.allotment[c] for c in campaigns],
         "plan": switch_plan(result.free_slots)[: sum(result.allotment.values())],
+        "total": sum(result.allotment.values()),
     }).all()
     result.claims = [Claim(*row) for row in rows]
+    claimed = Counter(claim.campaign_id for claim in result.claims)
+    session.execute(TAKE_FROM_BACKLOG_SQL, {"campaigns": list(claimed), "counts": list(claimed.values())})
     return result
+
+
+def _save_backlog(session, counts):
+    session.execute(CLEAR_BACKLOG_SQL)
+    if counts:
+        session.execute(SAVE_BACKLOG_SQL, {"campaigns": list(counts), "counts": list(counts.values())})

@@ -23,10 +23,11 @@ from dialer.states import CAMPAIGN_STOPPED, STOPPED
 ROW_KEYS = ("id", "customer_number", "campaign_type", "gateway_id", "status", "campaign_contact_id",
             "campaign_id", "start_time", "end_time", "priority", "ivr", "dialing_mode", "routing_mode",
             "resource_id", "queue_name", "scheduled_time", "service_identifier", "customer_ref", "payload",
-            "dial_after", "received_time")
+            "dial_after")
+STORED_KEYS = (*ROW_KEYS, "received_time")  # received_time is set here, at storing
 log = logging.getLogger(__name__)
-_COLUMNS = ", ".join(ROW_KEYS)
-_STATUS = ROW_KEYS.index("status")
+_COLUMNS = ", ".join(STORED_KEYS)
+_STATUS = STORED_KEYS.index("status")
 # ON COMMIT DELETE ROWS: the table lives as long as the connection and empties at each commit, so a
 # pooled connection creates it once, not once per request.
 _CREATE_STAGING = text(f"CREATE TEMPORARY TABLE IF NOT EXISTS contact_intake ON COMMIT DELETE ROWS AS "
@@ -119,7 +120,7 @@ def _copy_text(rows, stopped_campaigns):
     """Rows in COPY's text format: tab-separated, \\N for NULL, backslash escapes."""
     lines = []
     for row in rows:
-        values = [_copy_value(row[key]) for key in ROW_KEYS]
+        values = [_copy_value(row.get(key)) for key in STORED_KEYS]
         if row["campaign_id"] in stopped_campaigns:
             values[_STATUS] = STOPPED
         lines.append("\t".join(values))

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from dialer import gateway, states
 from dialer.esl import SwitchUnreachable
@@ -129,25 +129,34 @@ def _send(session, client, switch, contacts, calls, outcome, kind, agent=None):
     return outcome
 
 
+MARK_DIALED_SQL = text("""
+    UPDATE contacts c
+    SET status = 'dialed', status_changed_at = now(), dial_time = now(), attempts = c.attempts + 1,
+        call_uuid = d.call_uuid, switch_name = :switch_name, agent = coalesce(:agent, c.agent)
+    FROM unnest(CAST(:ids AS text[]), CAST(:call_uuids AS text[])) AS d(id, call_uuid)
+    WHERE c.id = d.id AND c.status = 'queued'
+    RETURNING c.id
+""")
+
+
 def _mark_dialed(session, switch, contacts, calls, kind, agent):
-    """queued → dialed plus an attempt row for each call; returns {contact id: (job uuid, call)}."""
-    jobs = {}
-    rows = []
-    for contact in contacts:
-        call = calls.get(contact.id)
-        if call is None:
-            continue
-        moved = states.transition(session, contact.id, states.QUEUED, states.DIALED, dial_time=func.now(),
-                                  attempts=Contact.attempts + 1, call_uuid=call.call_uuid,
-                                  switch_name=switch.name, agent=agent)
-        if not moved:
-            continue  # a redelivered task, or another worker got there first
-        job_uuid = str(uuid.uuid4())
-        jobs[contact.id] = (job_uuid, call)
-        rows.append(dict(contact_id=contact.id, attempt=call.attempt, uuid=call.call_uuid, job_uuid=job_uuid,
-                         switch_name=switch.name, kind=kind, agent=agent))
-    if rows:
-        session.execute(insert(CallAttempt), rows)
+    """queued → dialed plus an attempt row for each call, in two statements for the whole batch;
+    returns {contact id: (job uuid, call)} for the contacts this call moved (a redelivered task,
+    or another worker that got there first, finds them moved already)."""
+    wanted = [c.id for c in contacts if c.id in calls]
+    if not wanted:
+        return {}
+    moved = set(session.execute(MARK_DIALED_SQL, {
+        "ids": wanted, "call_uuids": [calls[i].call_uuid for i in wanted],
+        "switch_name": switch.name, "agent": agent,
+    }).scalars())
+    jobs = {contact_id: (str(uuid.uuid4()), calls[contact_id]) for contact_id in wanted if contact_id in moved}
+    if jobs:
+        session.execute(insert(CallAttempt), [
+            dict(contact_id=contact_id, attempt=call.attempt, uuid=call.call_uuid, job_uuid=job_uuid,
+                 switch_name=switch.name, kind=kind, agent=agent)
+            for contact_id, (job_uuid, call) in jobs.items()
+        ])
     return jobs
 
 

@@ -89,6 +89,15 @@ class EventPump:
             except events.MalformedEvent as exc:
                 log.error("event=malformed_event switch=%s error=%s", self.switch_name, exc)
                 continue
-            if result is not None and result.dialer_vars.get("dialer_instance") == self.instance:
+            if result is not None and self._matters(result):
                 messages.append(to_message(result))
         return messages
+
+    def _matters(self, result):
+        """Our calls' hangups, and the job results that change a contact: those of originates
+        that never got a channel (a +OK or a busy job result adds nothing to the hangup's)."""
+        if result.dialer_vars.get("dialer_instance") != self.instance:
+            return False
+        if isinstance(result, events.JobResult):
+            return events.outcome_of(result) in (events.FAILED, events.PENDING)
+        return isinstance(result, events.CallEnded)

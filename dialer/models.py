@@ -142,3 +142,18 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
     )
+
+
+class DialableBacklog(Base):
+    """Dialable contacts per campaign as of the last beat tick (UNLOGGED: a cache, rebuilt each tick).
+
+    Counting a million pending contacts takes longer than a tick may; ticks run right after a
+    hangup read this instead and take their own claims off it.
+    """
+
+    __tablename__ = "dialable_backlog"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    dialable: Mapped[int] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

@@ -13,12 +13,22 @@ from dialer.vc import VcUnavailable
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+DELIVERY_BATCH = 100
 FIRST_RETRY = timedelta(seconds=1)
 LONGEST_RETRY = timedelta(minutes=10)
 
 
+def message(contact_id, kind, path, body):
+    return {"contact_id": contact_id, "kind": kind, "path": path, "body": body}
+
+
 def add_message(session, contact_id, kind, path, body):
-    session.execute(insert(OutboxMessage).values(contact_id=contact_id, kind=kind, path=path, body=body))
+    add_messages(session, [message(contact_id, kind, path, body)])
+
+
+def add_messages(session, rows):
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
 
 
 def retry_delay(attempts):

@@ -9,11 +9,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 
 from dialer import events, states, vc_messages
 from dialer.models import CallAttempt, Contact
-from dialer.outbox import add_message
+from dialer.outbox import add_message, add_messages, message
 
 log = logging.getLogger(__name__)
 
@@ -34,36 +34,71 @@ class Recorded:
 
 
 def record_results(session, settings, results):
-    """Apply parsed switch results (dialer.events) in order; returns what changed."""
+    """Apply parsed switch results (dialer.events); returns what changed.
+
+    Hangups, nearly all of the traffic, are applied as a set: three statements for a whole batch
+    whatever its size. Job results that change a contact (no channel was ever made) are rare and
+    go one by one, after the hangups (no hangup can follow a call that never had a channel).
+    """
     recorded = Recorded()
+    _calls_ended(session, settings, [r for r in results if isinstance(r, events.CallEnded)], recorded)
     for result in results:
-        if isinstance(result, events.CallEnded):
-            _call_ended(session, settings, result, recorded)
-        elif isinstance(result, events.JobResult):
+        if isinstance(result, events.JobResult):
             _job_result(session, settings, result, recorded)
     return recorded
 
 
-def _call_ended(session, settings, result, recorded):
-    contact = session.execute(
-        select(Contact).where(
-            Contact.id == result.contact_id, Contact.call_uuid == result.uuid, _still_open(),
-        ).with_for_update()
-    ).scalar_one_or_none()
-    session.execute(
-        update(CallAttempt).where(CallAttempt.uuid == result.uuid,
-                                  or_(CallAttempt.hangup_cause.is_(None), CallAttempt.result_source == "reconcile"))
-        .values(hangup_cause=result.hangup_cause, billsec=result.billsec, answer_time=result.answered_at,
-                hangup_time=result.ended_at, sip_term_status=result.sip_term_status, result_source="hangup")
-    )
-    if contact is None:
-        return  # a duplicate, or not ours any more
-    contact.status, contact.status_changed_at = states.ENDED, func.now()
-    contact.call_result, contact.billsec = result.hangup_cause, result.billsec
-    contact.answer_time, contact.hangup_time = result.answered_at, result.ended_at
-    session.flush()
-    recorded.ended.append(contact.id)
-    _result_messages(session, settings, contact, answered=result.answered, recorded=recorded)
+ENDED_SQL = text("""
+    UPDATE contacts c
+    SET status = 'ended', status_changed_at = now(), call_result = e.cause, billsec = e.billsec,
+        answer_time = e.answered_at, hangup_time = e.ended_at
+    FROM unnest(CAST(:contact_ids AS text[]), CAST(:uuids AS text[]), CAST(:causes AS text[]),
+                CAST(:billsecs AS int[]), CAST(:answered_ats AS timestamptz[]), CAST(:ended_ats AS timestamptz[]))
+         AS e(contact_id, uuid, cause, billsec, answered_at, ended_at)
+    WHERE c.id = e.contact_id AND c.call_uuid = e.uuid
+      AND (c.status IN ('queued', 'dialed') OR (c.status = 'ended' AND c.call_result = :lost))
+    RETURNING c.id
+""")
+
+ATTEMPTS_ENDED_SQL = text("""
+    UPDATE call_attempts a
+    SET hangup_cause = e.cause, billsec = e.billsec, answer_time = e.answered_at, hangup_time = e.ended_at,
+        sip_term_status = e.sip_term_status, result_source = 'hangup'
+    FROM unnest(CAST(:uuids AS text[]), CAST(:causes AS text[]), CAST(:billsecs AS int[]),
+                CAST(:answered_ats AS timestamptz[]), CAST(:ended_ats AS timestamptz[]),
+                CAST(:sip_term_statuses AS text[]))
+         AS e(uuid, cause, billsec, answered_at, ended_at, sip_term_status)
+    WHERE a.uuid = e.uuid AND (a.hangup_cause IS NULL OR a.result_source = 'reconcile')
+""")
+
+
+def _calls_ended(session, settings, results, recorded):
+    if not results:
+        return
+    latest = {r.uuid: r for r in results}  # a duplicate inside one batch counts once
+    columns = {
+        "contact_ids": [r.contact_id for r in latest.values()],
+        "uuids": list(latest),
+        "causes": [r.hangup_cause for r in latest.values()],
+        "billsecs": [r.billsec for r in latest.values()],
+        "answered_ats": [r.answered_at for r in latest.values()],
+        "ended_ats": [r.ended_at for r in latest.values()],
+    }
+    ended = session.execute(ENDED_SQL, {**columns, "lost": LOST}).scalars().all()
+    attempt_columns = {k: v for k, v in columns.items() if k != "contact_ids"}
+    session.execute(ATTEMPTS_ENDED_SQL, {**attempt_columns,
+                                         "sip_term_statuses": [r.sip_term_status for r in latest.values()]})
+    if not ended:
+        return
+    answered = {r.contact_id: r.answered for r in latest.values()}
+    contacts = session.execute(select(Contact).where(Contact.id.in_(ended)).execution_options(
+        populate_existing=True)).scalars().all()
+    messages = []
+    for contact in contacts:
+        messages.extend(_result_messages(settings, contact, answered[contact.id]))
+    add_messages(session, messages)
+    recorded.ended.extend(ended)
+    recorded.messages += len(messages)
 
 
 def _still_open():
@@ -72,18 +107,19 @@ def _still_open():
                (Contact.status == states.ENDED) & (Contact.call_result == LOST))
 
 
-def _result_messages(session, settings, contact, answered, recorded):
+def _result_messages(settings, contact, answered):
+    """The outbox rows for a call that ended: its result; for agent calls also the recording link
+    (answered) or END_CHAT (declined or never answered) so the CCM closes the conversation."""
     paths = settings.vc_paths
-    add_message(session, contact.id, "call_result", paths.call_result, vc_messages.call_result(contact))
-    recorded.messages += 1
+    rows = [message(contact.id, "call_result", paths.call_result, vc_messages.call_result(contact))]
     if vc_messages.is_agent(contact):
         if answered:
             body = vc_messages.recording_link(contact, settings.recording_url_template)
-            add_message(session, contact.id, "recording", paths.recording, body)
+            rows.append(message(contact.id, "recording", paths.recording, body))
         else:
             body = vc_messages.end_chat(contact, NOT_ANSWERED_REASON)
-            add_message(session, contact.id, "end_chat", paths.end_chat, body)
-        recorded.messages += 1
+            rows.append(message(contact.id, "end_chat", paths.end_chat, body))
+    return rows
 
 
 def _job_result(session, settings, result, recorded):

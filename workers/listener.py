@@ -7,6 +7,8 @@ import signal
 import threading
 import time
 
+import redis
+
 from dialer.config import ConfigError, load_settings
 from dialer.esl import EslClient
 from dialer.listener import EventPump
@@ -15,8 +17,29 @@ from workers.app import celery_app
 log = logging.getLogger("workers.listener")
 
 
-def publisher():
+SEEN_SECONDS = 600
+
+
+def first_sightings(redis_client, messages):
+    """The messages no other listener has published yet: with two listeners on one switch, each
+    result is recorded once (recording it twice would be harmless, only wasted work)."""
+    pipeline = redis_client.pipeline(transaction=False)
+    for message in messages:
+        key = message.get("job_uuid") if message["type"] == "JobResult" else message.get("uuid")
+        pipeline.set(f"dialer:seen:{message['type']}:{key}", "1", nx=True, ex=SEEN_SECONDS)
+    return [message for message, first in zip(messages, pipeline.execute(), strict=True) if first]
+
+
+def publisher(redis_url):
+    redis_client = redis.Redis.from_url(redis_url)
+
     def publish(messages):
+        try:
+            messages = first_sightings(redis_client, messages)
+        except redis.RedisError as exc:  # unsure whether seen: publish, recording is idempotent
+            log.warning("event=dedupe_unavailable error=%s", exc)
+        if not messages:
+            return
         delay = 0.1
         while True:  # the switch buffers events meanwhile; results must not be dropped
             try:
@@ -57,7 +80,7 @@ def main(argv=None):
 def _pump(settings, name):
     switch = settings.switch(name)
     return EventPump(name, lambda: EslClient(switch.host, switch.port, switch.password),
-                     settings.instance, publisher())
+                     settings.instance, publisher(settings.redis_url))
 
 
 if __name__ == "__main__":

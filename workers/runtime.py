@@ -7,6 +7,7 @@ prefork worker never shares a database connection or an ESL socket with its pare
 import os
 import threading
 
+import redis
 from celery.signals import worker_process_init
 
 from dialer.config import load_settings
@@ -21,12 +22,17 @@ class Runtime:
     def __init__(self, settings):
         self.pid = os.getpid()
         self.settings = settings
-        self.engine = make_engine(settings.database_url, pool_size=2, max_overflow=2)
+        # No pre-ping on every checkout (it cost 13 % of a busy worker's CPU): connections are
+        # recycled instead, and a task that meets a dead one fails and is retried or re-ticked.
+        self.engine = make_engine(settings.database_url, pool_size=2, max_overflow=2, pool_pre_ping=False,
+                                  pool_recycle=300)
+        self.redis = redis.Redis.from_url(settings.redis_url)
         self.sessions = make_session_factory(self.engine)
         self.switches = SwitchConnections(settings.switches)
 
     def close(self):
         self.switches.close()
+        self.redis.close()
         self.engine.dispose()
 
 

@@ -24,12 +24,20 @@ NEVER_GIVE_UP = dict(autoretry_for=DATABASE_ERRORS, retry_backoff=True, retry_ba
 
 @shared_task(name="dialer.allocate")
 def allocate():
-    """One allocation tick: claim contacts for the free slots, then enqueue their work."""
-    rt = runtime()
+    """The beat's tick: count dialable contacts afresh, claim for the free slots, enqueue the work."""
+    return _allocate(runtime(), count_dialable=True)
+
+
+def _allocate(rt, count_dialable, dial_here=False):
+    """Claim contacts for the free slots; originate them (here, for a small refill, which saves a
+    trip through the broker; else through the originate queue) and ask the VC for agents."""
     with rt.sessions() as session:
-        tick = allocator.allocate(session, rt.settings.switches)
+        tick = allocator.allocate(session, rt.settings.switches, count_dialable=count_dialable)
         session.commit()
     for switch_name, contact_ids in tick.ivr_by_switch().items():
+        if dial_here and len(contact_ids) <= ORIGINATE_BATCH:
+            _originate(rt, switch_name, contact_ids)
+            continue
         for start in range(0, len(contact_ids), ORIGINATE_BATCH):
             originate.delay(switch_name, contact_ids[start:start + ORIGINATE_BATCH])
     if tick.agent_contacts():
@@ -41,7 +49,10 @@ def allocate():
 
 @shared_task(name="dialer.originate")
 def originate(switch_name, contact_ids):
-    rt = runtime()
+    _originate(runtime(), switch_name, contact_ids)
+
+
+def _originate(rt, switch_name, contact_ids):
     with rt.sessions() as session:
         outcome = dialing.dial_ivr_contacts(session, rt.switches.get(switch_name), rt.settings,
                                             switch_name, contact_ids)
@@ -69,22 +80,32 @@ def record_events(messages):
         recorded = results.record_results(session, rt.settings, [from_message(m) for m in messages])
         session.commit()
     if recorded.messages:
-        deliver_outbox.delay()
+        request_delivery(rt)
     if recorded.freed_slots:
-        allocate()  # refill the freed slots now rather than at the next beat tick
+        _allocate(rt, count_dialable=False, dial_here=True)  # refill the freed slots now
+
+
+DELIVERY_REQUESTED = "dialer:deliver-outbox-requested"
+
+
+def request_delivery(rt):
+    """Enqueue one outbox delivery, unless one is already waiting in the queue."""
+    if rt.redis.set(DELIVERY_REQUESTED, "1", nx=True, ex=30):
+        deliver_outbox.delay()
 
 
 @shared_task(name="dialer.deliver_outbox", **NEVER_GIVE_UP)
 def deliver_outbox():
     rt = runtime()
+    rt.redis.delete(DELIVERY_REQUESTED)  # what is recorded from now on asks for a new delivery
     vc = VcClient(rt.settings.vc_url, rt.settings.vc_timeout_seconds)
     try:
         with rt.sessions() as session:
-            delivered, failed = outbox.deliver_due(session, vc)
+            delivered, _failed = outbox.deliver_due(session, vc, limit=outbox.DELIVERY_BATCH)
     finally:
         vc.close()
-    if delivered and not failed:
-        deliver_outbox.delay()  # there may be more due
+    if delivered == outbox.DELIVERY_BATCH:
+        request_delivery(rt)  # a full batch: there may be more due
     return delivered
 
 
@@ -110,7 +131,7 @@ def reconcile():
     with rt.sessions() as session:
         repairs = reconciling.reconcile(session, rt.settings, live_calls_of)
     if repairs.lost:
-        deliver_outbox.delay()
+        request_delivery(rt)
     return {"requeued": len(repairs.requeued), "lost": len(repairs.lost), "never_sent": len(repairs.never_sent)}
 
 

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 COMMANDS = {
-    "web": [str(BIN / "gunicorn"), "--bind", "127.0.0.1:{web_port}", "--workers", "2", "--log-level", "warning",
+    "web": [str(BIN / "gunicorn"), "--bind", "127.0.0.1:{web_port}", "--workers", "2", "--threads", "4",
+            "--log-level", "warning",
             "api.wsgi:app"],
     "worker": [str(BIN / "celery"), "-A", "workers.app", "worker", "--loglevel", "WARNING",
                "--queues", "originate,results,notify,default", "--concurrency", "3", "--without-gossip",

@@ -5,7 +5,7 @@ from sqlalchemy import func, select, update
 from dialer import states
 from dialer.allocator import allocate, switch_plan
 from dialer.config import SwitchConfig
-from dialer.models import Contact
+from dialer.models import Contact, DialableBacklog
 from tests.factories import add_contacts
 
 ONE_SWITCH = (SwitchConfig("sw1", "127.0.0.1", 8021, "pw", capacity=10, cps=1000),)
@@ -101,3 +101,20 @@ def test_two_allocators_at_once_never_claim_a_contact_twice_nor_exceed_capacity(
 
 def test_switch_plan_takes_switches_in_turn_while_they_have_free_slots():
     assert switch_plan({"b": 1, "a": 3}) == ["a", "b", "a", "a"]
+
+
+def test_a_refill_tick_reads_the_backlog_of_the_last_counting_tick_and_takes_its_claims_off(session):
+    add_contacts(session, "c1", 8)
+    small = (SwitchConfig("sw1", "h", 1, "pw", capacity=3, cps=1000),)
+    first = allocate(session, small)  # counts: c1 has 8
+    session.commit()
+    session.execute(update(Contact).where(Contact.status == states.QUEUED).values(status=states.ENDED))
+    add_contacts(session, "late", 5)  # arrives after the count: not in the backlog yet
+    refill = allocate(session, small, count_dialable=False)
+    session.commit()
+    assert len(first.claims) == 3
+    assert refill.allotment == {"c1": 3}
+    backlog = dict(session.execute(select(DialableBacklog.campaign_id, DialableBacklog.dialable)).all())
+    assert backlog == {"c1": 2}
+    session.execute(update(Contact).where(Contact.status == states.QUEUED).values(status=states.ENDED))
+    assert allocate(session, small).allotment == {"c1": 2, "late": 1}  # the next count sees it

@@ -55,16 +55,16 @@ def originate(switch, uuid, number="1000", instance="dialer", gateway="gw1"):
     return reply
 
 
-def test_the_pump_publishes_our_hangups_and_job_results_and_nothing_of_other_calls(switch, pump):
-    originate(switch, "ours-1", number="1006")
+def test_the_pump_publishes_our_hangups_and_channel_less_job_failures_and_nothing_else(switch, pump):
+    originate(switch, "ours-1", number="1006")  # busy: a hangup, and a job result that adds nothing
     originate(switch, "theirs-1", number="1006", instance=None)
-    originate(switch, "ours-2", gateway="gw-down")
-    wait_for(lambda: len(pump.results(JobResult)) == 2, message="both of our job results")
-    wait_for(lambda: pump.results(CallEnded), message="our hangup")
-    ended = pump.results(CallEnded)
-    assert [(e.contact_id, e.hangup_cause) for e in ended] == [("ours-1", "USER_BUSY")]
-    jobs = {j.job_uuid: j.cause for j in pump.results(JobResult)}
-    assert jobs == {"job-ours-1": "USER_BUSY", "job-ours-2": "GATEWAY_DOWN"}
+    originate(switch, "ours-2", gateway="gw-down")  # no channel: only the job result tells
+    originate(switch, "ours-3", number="1000")  # answered: +OK job result, then the hangup
+    wait_for(lambda: len(pump.results(CallEnded)) == 2, message="our two hangups")
+    wait_for(lambda: pump.results(JobResult), message="the gateway-down job result")
+    ended = sorted((e.contact_id, e.hangup_cause) for e in pump.results(CallEnded))
+    assert ended == [("ours-1", "USER_BUSY"), ("ours-3", "NORMAL_CLEARING")]
+    assert [(j.job_uuid, j.cause) for j in pump.results(JobResult)] == [("job-ours-2", "GATEWAY_DOWN")]
 
 
 def test_the_pump_reconnects_after_the_switch_drops_it_and_keeps_publishing(switch, pump):
