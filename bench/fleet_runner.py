@@ -265,7 +265,7 @@ class VcProcess:
 
 @contextmanager
 def running_fleet(scratch, capacity, cps, tick=1.0, time_scale=1.0, agents=5, vc_delay=0.05, vc_wrap_up=0.05,
-                  keep_logs=False, extra_env=None):
+                  keep_logs=False, extra_env=None, listeners=2):
     """The fleet (web, worker, two listeners, beat) on the scratch database and Redis db, a switch
     simulator in this process (no session limits) and the VC simulator as a process. Yields a
     namespace: fleet, switch, vc, cpu (a CpuMeter over every process involved), logs."""
@@ -291,7 +291,9 @@ def running_fleet(scratch, capacity, cps, tick=1.0, time_scale=1.0, agents=5, vc
         vc = VcProcess(fleet.url, CONNECTOR_TOKEN, logs, agents=agents, delay=vc_delay, wrap_up=vc_wrap_up)
         fleet.env["DIALER_VC_URL"] = vc.url
         fleet.start()
-        wait_until(lambda: switch.stats()["subscribers"] >= 2, timeout=30, message="both listeners to subscribe")
+        if listeners == 1:  # one listener: no high availability, half the event parsing
+            fleet.stop("listener2")
+        wait_until(lambda: switch.stats()["subscribers"] >= listeners, timeout=30, message="the listeners to subscribe")
         pids = scratch.server_pids()
         groups = {name: [proc.pid] for name, proc in fleet.processes.items()}
         groups.update({"postgres": pids["postgres"], "redis": pids["redis"], "vc-sim": [vc.process.pid],

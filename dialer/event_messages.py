@@ -5,7 +5,7 @@ The listener parses events itself and publishes only these (a few hundred bytes 
 hangups a second.
 """
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime
 
 from dialer.events import CallAnswered, CallEnded, JobResult
@@ -14,8 +14,11 @@ _TYPES = {cls.__name__: cls for cls in (CallEnded, CallAnswered, JobResult)}
 
 
 def to_message(result):
-    body = {key: value.isoformat() if isinstance(value, datetime) else value
-            for key, value in asdict(result).items()}
+    # Shallow on purpose: dataclasses.asdict deep-copies, a third of a busy listener's Python time.
+    body = {}
+    for spec in fields(result):
+        value = getattr(result, spec.name)
+        body[spec.name] = value.isoformat() if isinstance(value, datetime) else value
     body["type"] = type(result).__name__
     return body
 

@@ -26,7 +26,9 @@ NO_CHANNEL_FAILED = frozenset({"INVALID_GATEWAY"})
 NO_CHANNEL_RETRY = frozenset({"GATEWAY_DOWN", "DESTINATION_OUT_OF_ORDER"})
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_OUR_PREFIX = "variable_dialer_"
+# The channel variables dialer/originate.py sets; read by name, so a parser never walks the ~200
+# headers of a hangup event.
+OUR_VARIABLES = ("dialer_instance", "dialer_contact_id", "dialer_campaign_id", "dialer_attempt")
 
 
 class MalformedEvent(ValueError):
@@ -123,7 +125,8 @@ def _channel_ids(headers: dict) -> dict:
     uuid = headers.get("Unique-ID")
     if not uuid:
         raise MalformedEvent(f"{headers.get('Event-Name')} without Unique-ID")
-    ours = {key[len("variable_") :]: value for key, value in headers.items() if key.startswith(_OUR_PREFIX)}
+    ours = {name: headers.get("variable_" + name) for name in OUR_VARIABLES}
+    ours = {name: value for name, value in ours.items() if value is not None}
     # Our variable first; the origination_uuid (the contact id on a first attempt) as a fallback.
     contact_id = ours.get("dialer_contact_id") or headers.get("variable_origination_uuid") or uuid
     return {

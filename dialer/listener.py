@@ -70,13 +70,13 @@ class EventPump:
             first = client.recv_event(500)
             if first is None:
                 continue
-            batch = [first]
-            while len(batch) < BATCH_MAX:
+            # Each event is parsed as it comes: the adapter's headers are read lazily from it.
+            messages = self.ours([first])
+            for _ in range(BATCH_MAX - 1):
                 more = client.recv_event(1)
                 if more is None:
                     break
-                batch.append(more)
-            messages = self.ours(batch)
+                messages.extend(self.ours([more]))
             if messages:
                 self.publish(messages)
 
