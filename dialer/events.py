@@ -88,6 +88,13 @@ def parse_event(headers: dict) -> Result | None:
     return None
 
 
+def job_may_change_contact(body: str) -> bool:
+    """Cheaply, from a BACKGROUND_JOB body alone: is this an originate that never got a channel?
+    Every other job result (`+OK`, or a failure the hangup event also reports) changes nothing."""
+    words = body.split(None, 2)
+    return len(words) > 1 and words[0] == "-ERR" and words[1] in NO_CHANNEL_FAILED | NO_CHANNEL_RETRY
+
+
 def outcome_of(result: Result) -> str:
     """The contact status a result leads to: ENDED, FAILED, PENDING, or DIALED (no change yet)."""
     if isinstance(result, CallEnded):

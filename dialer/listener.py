@@ -84,6 +84,9 @@ class EventPump:
         """Parsed results of our own calls, as broker messages, in the switch's order."""
         messages = []
         for headers in raw_events:
+            if headers.get("Event-Name") == "BACKGROUND_JOB" and not events.job_may_change_contact(
+                    headers.get("_body", "")):
+                continue  # most job results: skipped before the originate argument is parsed
             try:
                 result = events.parse_event(headers)
             except events.MalformedEvent as exc:

@@ -287,3 +287,18 @@ def test_the_transcript_reader_reads_every_server_frame_at_its_annotated_size():
     names = sorted(path.name for path in transcripts_dir().glob("*.txt"))
     frames = [frame for name in names for frame in read_frames(name)]
     assert sum(frame.direction == "S" for frame in frames) == 483
+
+
+@pytest.mark.parametrize("body, changes", [
+    ("+OK 7f4de4b4-0000-0000-0000-000000000000\n", False),
+    ("-ERR USER_BUSY\n", False),
+    ("-ERR NO_ANSWER\n", False),
+    ("-ERR GATEWAY_DOWN\n", True),
+    ("-ERR INVALID_GATEWAY\n", True),
+    ("-ERR DESTINATION_OUT_OF_ORDER\n", True),
+    ("", False),
+])
+def test_only_job_results_of_originates_without_a_channel_can_change_a_contact(body, changes):
+    from dialer.events import job_may_change_contact
+
+    assert job_may_change_contact(body) is changes
