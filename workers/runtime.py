@@ -13,6 +13,7 @@ from celery.signals import worker_process_init
 from dialer.config import load_settings
 from dialer.db import make_engine, make_session_factory
 from dialer.switches import SwitchConnections
+from dialer.vc import VcClient
 
 _lock = threading.Lock()
 _runtime = None
@@ -27,12 +28,14 @@ class Runtime:
         self.engine = make_engine(settings.database_url, pool_size=2, max_overflow=2, pool_pre_ping=False,
                                   pool_recycle=300)
         self.redis = redis.Redis.from_url(settings.redis_url)
+        self.vc = VcClient(settings.vc_url, settings.vc_timeout_seconds)  # keeps its connections open
         self.sessions = make_session_factory(self.engine)
         self.switches = SwitchConnections(settings.switches)
 
     def close(self):
         self.switches.close()
         self.redis.close()
+        self.vc.close()
         self.engine.dispose()
 
 

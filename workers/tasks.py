@@ -4,19 +4,18 @@ call dialer/. Every body is idempotent, so `acks_late` redelivery is harmless.""
 import logging
 
 from celery import shared_task
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dialer import agents, allocator, dialing, outbox, results
 from dialer import reconcile as reconciling
 from dialer.event_messages import from_message
 from dialer.expire import expire_contacts
-from dialer.vc import VcClient
 from workers.runtime import runtime
 
 log = logging.getLogger(__name__)
 
 ORIGINATE_BATCH = 25
-DATABASE_ERRORS = (OperationalError, DBAPIError)
+DATABASE_ERRORS = (OperationalError, InterfaceError)  # the database is unreachable, not a bug
 # Results must never be lost: a database outage is waited out (redelivery is harmless).
 NEVER_GIVE_UP = dict(autoretry_for=DATABASE_ERRORS, retry_backoff=True, retry_backoff_max=30,
                      max_retries=None, retry_jitter=True)
@@ -64,12 +63,8 @@ def _originate(rt, switch_name, contact_ids):
 @shared_task(name="dialer.reserve_agents")
 def reserve_agents(contact_ids):
     rt = runtime()
-    vc = VcClient(rt.settings.vc_url, rt.settings.vc_timeout_seconds)
-    try:
-        with rt.sessions() as session:
-            agents.reserve_agents(session, vc, rt.settings, contact_ids)
-    finally:
-        vc.close()
+    with rt.sessions() as session:
+        agents.reserve_agents(session, rt.vc, rt.settings, contact_ids)
 
 
 @shared_task(name="dialer.record_events", **NEVER_GIVE_UP)
@@ -98,12 +93,8 @@ def request_delivery(rt):
 def deliver_outbox():
     rt = runtime()
     rt.redis.delete(DELIVERY_REQUESTED)  # what is recorded from now on asks for a new delivery
-    vc = VcClient(rt.settings.vc_url, rt.settings.vc_timeout_seconds)
-    try:
-        with rt.sessions() as session:
-            delivered, _failed = outbox.deliver_due(session, vc, limit=outbox.DELIVERY_BATCH)
-    finally:
-        vc.close()
+    with rt.sessions() as session:
+        delivered, _failed = outbox.deliver_due(session, rt.vc, limit=outbox.DELIVERY_BATCH)
     if delivered == outbox.DELIVERY_BATCH:
         request_delivery(rt)  # a full batch: there may be more due
     return delivered
@@ -134,6 +125,3 @@ def reconcile():
         request_delivery(rt)
     return {"requeued": len(repairs.requeued), "lost": len(repairs.lost), "never_sent": len(repairs.never_sent)}
 
-
-__all__ = ["allocate", "originate", "reserve_agents", "record_events", "deliver_outbox", "expire",
-           "reconcile", "dialing"]
