@@ -45,6 +45,8 @@ def fleet(running_fleet, engine, switch_sim, vc_sim, redis_url):
     for name in PROCESSES:
         if name not in running_fleet.processes:
             running_fleet.start(name)
+    for extra in set(running_fleet.processes) - set(PROCESSES):  # a test's extra processes stop with it
+        running_fleet.stop(extra)
     _wait_idle(engine)
     with engine.begin() as connection:
         connection.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))

@@ -30,6 +30,12 @@ COMMANDS = {
     "listener2": [sys.executable, "-m", "workers.listener"],  # two per switch, for high availability
     "beat": [str(BIN / "celery"), "-A", "workers.app", "beat", "--loglevel", "WARNING",
              "--schedule", "{state}/beat-schedule"],
+    # A second beat, as after an operator's mistake or a failover that left the old one running.
+    "beat2": [str(BIN / "celery"), "-A", "workers.app", "beat", "--loglevel", "WARNING",
+              "--schedule", "{state}/beat2-schedule"],
+    "worker2": [str(BIN / "celery"), "-A", "workers.app", "worker", "--loglevel", "WARNING",
+                "--queues", "originate,results,notify,default", "--concurrency", "2", "--without-gossip",
+                "--without-mingle", "--without-heartbeat", "-n", "e2e-{name}@%h"],
 }
 
 

@@ -54,3 +54,15 @@ def test_first_calls_follow_the_fair_share_and_slots_never_exceed_capacity(fleet
     first = [o.variables["dialer_campaign_id"] for o in switch_sim.originates[:CAPACITY]]
     assert Counter(first) == Counter(fair_share(CAPACITY, sizes))
     assert switch_sim.stats()["peak_calls"] == CAPACITY  # every slot used, never one more
+
+
+def test_two_beats_and_two_workers_at_once_dial_nobody_twice_and_never_exceed_capacity(
+        fleet, engine, switch_sim):
+    fleet.start("beat2", "worker2")
+    batch = contacts("a", 25) + contacts("b", 25)
+    fleet.post_contacts(batch)
+    ids = [c["id"] for c in batch]
+    wait_until(lambda: all_in(engine, ids, "ended"), timeout=90, message="every contact to end")
+    dialed = [o.variables["dialer_contact_id"] for o in switch_sim.originates]
+    assert sorted(dialed) == sorted(ids)
+    assert switch_sim.stats()["peak_calls"] <= CAPACITY
