@@ -183,8 +183,13 @@ class EventHeaders(Mapping):
     def __init__(self, event):
         self._event = event
 
-    def __getitem__(self, name):
+    def get(self, name, default=None):
+        # Direct, not Mapping.get's KeyError round trip: many asked-for headers are absent.
         value = self._event.getBody() if name == "_body" else self._event.getHeader(name)
+        return default if value is None else value
+
+    def __getitem__(self, name):
+        value = self.get(name)
         if value is None:
             raise KeyError(name)
         return value
