@@ -65,7 +65,7 @@ def accept_callback(session, contact_id, agent, queue):
         back_to_pending(session, contact_id)
         return CallbackDecision("no_agent", contact)
     states.transition(session, contact_id, states.AGENT_PENDING, states.QUEUED, agent=agent,
-                      agent_queue=queue or None)
+                      agent_queue=queue or contact.queue_name or contact.resource_id)
     session.flush()
     session.refresh(contact)
     return CallbackDecision("reserved", contact)

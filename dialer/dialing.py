@@ -16,12 +16,13 @@ from sqlalchemy import func, insert, select, text, update
 from dialer import gateway, states
 from dialer.esl import SwitchUnreachable
 from dialer.models import CallAttempt, Contact
-from dialer.originate import AgentCall, IvrCall, originate_parts
+from dialer.originate import AgentCall, IvrCall, UnsafeValue, originate_parts
 
 log = logging.getLogger(__name__)
 
 INVALID_GATEWAY = "INVALID_GATEWAY"
 SWITCH_DOWN = "SWITCH_DOWN"
+INVALID_CONTACT = "INVALID_CONTACT"  # a stored value the originate builder refuses
 GATEWAY_RETRY = timedelta(seconds=30)  # a gateway that is down is not asked again before this
 
 
@@ -103,13 +104,13 @@ def _check_gateways(session, client, contacts):
 
 
 def _send(session, client, switch, contacts, calls, outcome, kind, agent=None):
-    jobs = _mark_dialed(session, switch, contacts, calls, kind, agent)
+    commands = _commands(session, calls, outcome)
+    jobs = _mark_dialed(session, switch, contacts, {i: calls[i] for i in commands}, kind, agent)
     session.commit()
     accepted = []
-    for contact_id, (job_uuid, call) in jobs.items():
-        command, args = originate_parts(call)
+    for contact_id, (job_uuid, _call) in jobs.items():
         try:
-            reply = client.bgapi(f"{command} {args}", job_uuid)
+            reply = client.bgapi(commands[contact_id], job_uuid)
         except SwitchUnreachable:
             log.warning("event=switch_unreachable stage=bgapi contact=%s", contact_id)
             states.transition(session, contact_id, states.DIALED, states.FAILED, call_result=SWITCH_DOWN)
@@ -127,6 +128,22 @@ def _send(session, client, switch, contacts, calls, outcome, kind, agent=None):
                         .values(dial_time=func.now()))
     session.commit()
     return outcome
+
+
+def _commands(session, calls, outcome):
+    """The originate string of each call, built before anything is marked dialed: a value that
+    fails the builder's checks fails its contact (INVALID_CONTACT), never a half-sent batch."""
+    commands = {}
+    for contact_id, call in calls.items():
+        try:
+            command, args = originate_parts(call)
+        except UnsafeValue as exc:
+            log.error("event=unsafe_value contact=%s field=%s", contact_id, exc.field)
+            states.transition(session, contact_id, states.QUEUED, states.FAILED, call_result=INVALID_CONTACT)
+            outcome.failed[contact_id] = INVALID_CONTACT
+            continue
+        commands[contact_id] = f"{command} {args}"
+    return commands
 
 
 MARK_DIALED_SQL = text("""
