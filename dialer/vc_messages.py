@@ -27,40 +27,38 @@ def call_details(contact, esl_host, service_identifier):
     }
 
 
-def call_result(contact, message_id=None):
-    """The delivery notification for the CCM: the call's result, for IVR and agent calls alike."""
+def _call(contact, message_id):
+    """What every message about a call says: which call, whose, through which agent."""
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "callUid": contact.id,
         "callId": contact.call_uuid,
+        "customerNumber": contact.customer_number,
+        "serviceIdentifier": contact.service_identifier,
+        "agent": contact.agent,
+        "queue": contact.agent_queue,
+    }
+
+
+def call_result(contact, message_id=None):
+    """The delivery notification for the CCM: the call's result, for IVR and agent calls alike."""
+    return {
+        **_call(contact, message_id),
         "campaignId": contact.campaign_id,
         "campaignContactId": contact.campaign_contact_id,
         "campaignType": contact.campaign_type,
-        "customerNumber": contact.customer_number,
-        "serviceIdentifier": contact.service_identifier,
         "status": contact.status,
         "callResult": contact.call_result,
         "billsec": contact.billsec or 0,
         "dialTime": _iso(contact.dial_time),
         "answerTime": _iso(contact.answer_time),
         "hangupTime": _iso(contact.hangup_time),
-        "agent": contact.agent,
-        "queue": contact.agent_queue,
     }
 
 
 def recording_link(contact, url_template, message_id=None):
     """Call information for the CX's recording link (answered agent calls)."""
-    return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "callUid": contact.id,
-        "callId": contact.call_uuid,
-        "customerNumber": contact.customer_number,
-        "serviceIdentifier": contact.service_identifier,
-        "agent": contact.agent,
-        "queue": contact.agent_queue,
-        "recordingUrl": url_template.format(uuid=contact.call_uuid or contact.id),
-    }
+    return {**_call(contact, message_id), "recordingUrl": url_template.format(uuid=contact.call_uuid or contact.id)}
 
 
 def end_chat(contact, reason, message_id=None):
