@@ -83,6 +83,3 @@ def requeue_dead(session):
     session.commit()
     return result.rowcount
 
-
-def pending_count(session):
-    return session.execute(select(func.count()).where(OutboxMessage.status == "pending")).scalar_one()

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import redis
@@ -146,6 +145,3 @@ def flush_redis(redis_url):
 def wait_until(predicate, timeout=60, message=None):
     return wait_for(predicate, timeout=timeout, interval=0.05, message=message)
 
-
-def elapsed(since):
-    return time.monotonic() - since
