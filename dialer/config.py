@@ -55,6 +55,8 @@ class Settings:
     recording_url_template: str = "/recordings/{uuid}.wav"
     instance: str = "dialer"
     reconcile_grace_seconds: float = 15.0
+    cdr_user: str = ""  # HTTP basic credentials of the switches' mod_json_cdr; empty = CDR intake off
+    cdr_password: str = ""
 
     @property
     def capacity(self):
@@ -100,7 +102,17 @@ def load_settings(environ=None):
         recording_url_template=env.get("DIALER_RECORDING_URL_TEMPLATE", "/recordings/{uuid}.wav"),
         instance=_safe(env, "DIALER_INSTANCE", "dialer"),
         reconcile_grace_seconds=_number(env, "DIALER_RECONCILE_GRACE_SECONDS", 15.0, minimum=0.5),
+        **_cdr_credentials(env),
     )
+
+
+def _cdr_credentials(env):
+    user, password = env.get("DIALER_CDR_USER", ""), env.get("DIALER_CDR_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise ConfigError("DIALER_CDR_USER and DIALER_CDR_PASSWORD must be set together (or neither: no CDRs)")
+    if ":" in user:
+        raise ConfigError("DIALER_CDR_USER must not contain ':' (HTTP basic credentials are user:password)")
+    return {"cdr_user": user, "cdr_password": password}
 
 
 def parse_switches(text):

@@ -2,8 +2,9 @@
 
 The order matters for "nobody dialed twice": a contact moves `queued` → `dialed` and its call
 attempt row is committed BEFORE `bgapi originate` is sent; a redelivered task then finds nothing
-queued. After the switch accepts the bgapi, the attempt's `dial_time` is set, which tells
-`reconcile` that the originate really went out.
+queued, and `reconcile` never puts a `dialed` contact back to pending (a worker may die right
+after sending, before it could write down that it did). After the switch accepts the bgapi, the
+attempt's `dial_time` is set: when the switch took it, for the record.
 """
 
 import logging
@@ -149,6 +150,7 @@ def _commands(session, calls, outcome):
 MARK_DIALED_SQL = text("""
     UPDATE contacts c
     SET status = 'dialed', status_changed_at = now(), dial_time = now(), attempts = c.attempts + 1,
+        missing_since = NULL,
         call_uuid = d.call_uuid, switch_name = :switch_name, agent = coalesce(:agent, c.agent)
     FROM unnest(CAST(:ids AS text[]), CAST(:call_uuids AS text[])) AS d(id, call_uuid)
     WHERE c.id = d.id AND c.status = 'queued'

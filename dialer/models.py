@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    UniqueConstraint,
     func,
     text,
 )
@@ -86,6 +87,9 @@ class Contact(Base):
     answer_time: Mapped[datetime | None] = mapped_column(Timestamp)
     hangup_time: Mapped[datetime | None] = mapped_column(Timestamp)
     billsec: Mapped[int | None] = mapped_column(Integer)
+    # When reconcile first found the call gone from the switch: LOST only a grace period after that.
+    missing_since: Mapped[datetime | None] = mapped_column(Timestamp)
+    vc_sequence: Mapped[int] = mapped_column(Integer, server_default="0")  # the last outbox sequence given
 
     __table_args__ = (
         # "Dialable contacts per campaign, by priority then FIFO" walks this partial index in order.
@@ -132,7 +136,9 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(20))  # call_result, end_chat, recording
     path: Mapped[str] = mapped_column(String(200))
     body: Mapped[dict] = mapped_column(JSONB)
-    status: Mapped[str] = mapped_column(String(20), server_default="pending")  # pending, delivered, dead
+    # pending, delivered, dead; superseded: a LOST result a real one replaced before it was sent
+    status: Mapped[str] = mapped_column(String(20), server_default="pending")
+    sequence: Mapped[int] = mapped_column(Integer, server_default="0")  # per contact, 1, 2, 3 ...
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
@@ -141,6 +147,35 @@ class OutboxMessage(Base):
 
     __table_args__ = (
         Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # "Is an earlier message of this contact still undelivered?" (delivery keeps each contact's order)
+        Index("ix_outbox_contact_id_id_undelivered", "contact_id", "id",
+              postgresql_where=text("status IN ('pending', 'dead')")),
+    )
+
+
+class CallEvent(Base):
+    """The result inbox: every call result the switch reported (a hangup event, a CDR, a job result),
+    written by whoever received it before anything else happens to it, once per call and kind.
+
+    Two listeners and the CDR path write the same result; the unique (kind, key) collapses them.
+    Workers record unprocessed rows and mark them processed in the same transaction, so a result
+    survives any one process dying at any moment.
+    """
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # hangup (event or CDR), job
+    key: Mapped[str] = mapped_column(String(40))  # the call's uuid for hangups, the Job-UUID for jobs
+    source: Mapped[str] = mapped_column(String(10))  # event, cdr
+    body: Mapped[dict] = mapped_column(JSONB)  # dialer.event_messages.to_message of the result
+    received_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "key"),
+        Index("ix_call_events_unprocessed", "id", postgresql_where=text("processed_at IS NULL")),
+        Index("ix_call_events_processed_at", "processed_at"),
     )
 
 

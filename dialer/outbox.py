@@ -1,11 +1,17 @@
 """Messages for the voice connector: written in the transaction that decided them, delivered
 later with retries and backoff, so a VC that is down loses nothing. What exhausts its retries is
-kept as `dead` for an operator to requeue (`dialer outbox requeue`)."""
+kept as `dead` for an operator to requeue (`dialer outbox requeue`).
+
+The VC hears one consistent story per contact: each message carries the contact's next
+`sequence` (1, 2, 3 ...), and a message is delivered only after every earlier one of its contact,
+by one deliverer at a time.
+"""
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from dialer.models import OutboxMessage
 from dialer.vc import VcUnavailable
@@ -26,9 +32,28 @@ def add_message(session, contact_id, kind, path, body):
     add_messages(session, [message(contact_id, kind, path, body)])
 
 
+NEXT_SEQUENCES_SQL = text("""
+    UPDATE contacts c SET vc_sequence = c.vc_sequence + n.count
+    FROM unnest(CAST(:ids AS text[]), CAST(:counts AS int[])) AS n(id, count)
+    WHERE c.id = n.id
+    RETURNING c.id, c.vc_sequence
+""")
+
+
 def add_messages(session, rows):
-    if rows:
-        session.execute(insert(OutboxMessage), rows)
+    """Queue messages, each with its contact's next sequence number (in its body too, for the VC).
+    Taking the numbers locks the contact rows, so two writers for one contact take turns."""
+    if not rows:
+        return
+    counts = Counter(row["contact_id"] for row in rows if row["contact_id"] is not None)
+    last = dict(session.execute(NEXT_SEQUENCES_SQL, {"ids": list(counts), "counts": list(counts.values())}).all())
+    given = {contact_id: last.get(contact_id, count) - count for contact_id, count in counts.items()}
+    for row in rows:
+        if row["contact_id"] is not None:
+            given[row["contact_id"]] += 1
+            row["sequence"] = given[row["contact_id"]]
+            row["body"] = {**row["body"], "sequence": row["sequence"]}
+    session.execute(insert(OutboxMessage), rows)
 
 
 def retry_delay(attempts):
@@ -36,29 +61,60 @@ def retry_delay(attempts):
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
 
 
-def deliver_due(session, vc, limit=100):
-    """Deliver up to `limit` due messages, oldest first. Returns (delivered, failed).
+DELIVERER_LOCK = 0x6F7574626F78  # pg advisory lock key: one deliverer at a time keeps each contact's order
 
-    Rows are locked with SKIP LOCKED, so two deliverers never send the same message at once.
-    Stops at the first failure: when the VC is down, the rest would fail the same way.
+DUE_SQL = text("""
+    SELECT o.id FROM outbox o
+    WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact_id = o.contact_id AND p.id < o.id
+                      AND (p.status = 'dead' OR (p.status = 'pending' AND p.next_attempt_at > now())))
+    ORDER BY o.id LIMIT :limit
+""")
+
+
+def deliver_due(session, vc, limit=100):
+    """Deliver up to `limit` due messages in the order they were written. Returns (delivered, failed).
+
+    A message waits while an earlier one of its contact waits for a retry or is dead. Each message
+    is committed as delivered right after the VC took it, so a deliverer killed mid-batch resends
+    at most that one (the VC can drop it by its Idempotency-Key). Stops at the first failure: when
+    the VC is down, the rest would fail the same way. Waits while another deliverer is at work
+    (the lock is its connection's, freed at once if its process dies), then sends what is due.
     """
-    messages = session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= func.now())
-        .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
-    ).scalars().all()
+    with session.get_bind().connect() as lock:
+        lock.execute(text("SET lock_timeout = '60s'"))
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": DELIVERER_LOCK})
+        try:
+            return _deliver(session, vc, session.execute(DUE_SQL, {"limit": limit}).scalars().all())
+        finally:
+            session.rollback()
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": DELIVERER_LOCK})
+            lock.execute(text("RESET lock_timeout"))
+            lock.commit()
+
+
+def _deliver(session, vc, message_ids):
     delivered = failed = 0
-    for message in messages:
+    for message_id in message_ids:
+        # Locked while it is sent: a real result superseding a LOST message waits for this row.
+        message = session.execute(
+            select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .with_for_update().execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if message is None:  # superseded meanwhile
+            session.commit()
+            continue
         try:
             vc.post(message.path, message.body, message_id=message.id)
         except VcUnavailable as exc:
             _failed(session, message, str(exc))
+            session.commit()
             failed += 1
             break
         message.status, message.delivered_at = "delivered", func.now()
         message.attempts += 1
+        session.commit()
         delivered += 1
-    session.commit()
     return delivered, failed
 
 

@@ -1,11 +1,15 @@
 """Repairs what a crash left behind (DESIGN.md "Failover"): every in-flight state has a lease.
 
-- `queued` past its lease: the originate task was lost before anything was sent → pending.
+- `queued` past its lease: the originate task was lost before anything was sent → pending
+  (a contact is moved to `dialed` and committed before its originate is sent, so `queued` proves
+  nothing went out).
 - `agent_pending` past the reservation timeout: the VC never answered → pending.
-- `dialed` whose call the switch no longer has (`show channels as json`):
-  the originate never went out (no `dial_time` on the attempt, no job result) → pending;
-  it went out but no result was recorded → ended with call_result LOST (a real result arriving
-  later still replaces it).
+- `dialed` whose call the switch no longer has (`show channels as json`): first seen gone, it
+  gets `missing_since`; still gone a grace period later with no result through any path (the
+  inbox is recorded first) → ended with call_result LOST. Never back to pending: whether its
+  originate went out cannot be known for sure (a worker may have died right after sending it),
+  and dialing it again could ring the customer twice. A real result arriving later still
+  replaces LOST; an operator can requeue LOST contacts.
 """
 
 import json
@@ -13,10 +17,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from dialer import states, vc_messages
 from dialer.esl import SwitchUnreachable
+from dialer.inbox import unprocessed_hangups
 from dialer.models import CallAttempt, Contact
 from dialer.outbox import add_message
 from dialer.results import LOST
@@ -28,7 +33,6 @@ log = logging.getLogger(__name__)
 class Repairs:
     requeued: list = field(default_factory=list)
     reservations_expired: list = field(default_factory=list)
-    never_sent: list = field(default_factory=list)
     lost: list = field(default_factory=list)
     unreachable_switches: list = field(default_factory=list)
 
@@ -59,34 +63,53 @@ def _expire_leases(session, status, seconds):
     ).scalars().all()
     moved = [cid for cid in stale if states.transition(session, cid, status, states.PENDING, switch_name=None)]
     if moved:
-        log.warning("event=lease_expired status=%s contacts=%d", status, len(moved))
+        log.warning("event=lease_expired status=%s contacts=%s", status, ",".join(moved))
     return moved
 
 
 def _close_vanished_calls(session, settings, switch_name, live, repairs):
-    rows = session.execute(
-        select(Contact, CallAttempt).join(CallAttempt, CallAttempt.uuid == Contact.call_uuid)
-        .where(Contact.status == states.DIALED, Contact.switch_name == switch_name,
-               # a result in flight through listener and broker lands within the grace
-               Contact.status_changed_at < func.now() - timedelta(seconds=settings.reconcile_grace_seconds))
+    dialed = session.execute(
+        select(Contact.id, Contact.call_uuid, Contact.missing_since)
+        .where(Contact.status == states.DIALED, Contact.switch_name == switch_name)
     ).all()
-    for contact, attempt in rows:
-        if contact.call_uuid in live:
-            continue
-        if attempt.dial_time is None and attempt.job_status is None:
-            if states.transition(session, contact.id, states.DIALED, states.PENDING, switch_name=None):
-                repairs.never_sent.append(contact.id)
-                _free_agents(session, settings, [contact.id])
-            continue
-        if states.transition(session, contact.id, states.DIALED, states.ENDED, call_result=LOST):
-            attempt.result_source, attempt.hangup_cause = "reconcile", LOST
-            session.flush()
-            session.refresh(contact)
-            _lost_messages(session, settings, contact)
-            repairs.lost.append(contact.id)
-    if repairs.lost or repairs.never_sent:
-        log.warning("event=reconciled switch=%s lost=%d never_sent=%d", switch_name,
-                    len(repairs.lost), len(repairs.never_sent))
+    back = [contact_id for contact_id, call_uuid, missing in dialed if missing is not None and call_uuid in live]
+    gone = [(contact_id, call_uuid, missing) for contact_id, call_uuid, missing in dialed if call_uuid not in live]
+    _set_missing_since(session, back, None)
+    newly_gone = [contact_id for contact_id, _, missing in gone if missing is None]
+    _set_missing_since(session, newly_gone, func.now())
+    # The grace runs from when the call was first seen gone, so a result still on its way through
+    # the listener or the CDR path always lands first; one already in the inbox is recorded soon.
+    overdue = session.execute(
+        select(Contact.id, Contact.call_uuid).where(
+            Contact.id.in_([contact_id for contact_id, _, missing in gone if missing is not None]),
+            Contact.status == states.DIALED,
+            Contact.missing_since < func.now() - timedelta(seconds=settings.reconcile_grace_seconds))
+    ).all()
+    waiting = unprocessed_hangups(session, [call_uuid for _, call_uuid in overdue])
+    for contact_id, call_uuid in overdue:
+        if call_uuid not in waiting and _close_as_lost(session, settings, contact_id, call_uuid):
+            repairs.lost.append(contact_id)
+    if newly_gone:
+        log.info("event=calls_missing switch=%s contacts=%s", switch_name, ",".join(newly_gone))
+    if repairs.lost:
+        log.warning("event=reconciled_lost switch=%s contacts=%s", switch_name, ",".join(repairs.lost))
+
+
+def _set_missing_since(session, contact_ids, value):
+    if contact_ids:
+        session.execute(update(Contact).where(Contact.id.in_(contact_ids), Contact.status == states.DIALED)
+                        .values(missing_since=value))
+
+
+def _close_as_lost(session, settings, contact_id, call_uuid):
+    if not states.transition(session, contact_id, states.DIALED, states.ENDED, call_result=LOST):
+        return False
+    session.execute(update(CallAttempt).where(CallAttempt.uuid == call_uuid)
+                    .values(result_source="reconcile", hangup_cause=LOST))
+    contact = session.execute(select(Contact).where(Contact.id == contact_id)
+                              .execution_options(populate_existing=True)).scalar_one()
+    _lost_messages(session, settings, contact)
+    return True
 
 
 def _lost_messages(session, settings, contact):

@@ -51,13 +51,28 @@ def record_results(session, settings, results):
 ENDED_SQL = text("""
     UPDATE contacts c
     SET status = 'ended', status_changed_at = now(), call_result = e.cause, billsec = e.billsec,
-        answer_time = e.answered_at, hangup_time = e.ended_at
+        answer_time = e.answered_at, hangup_time = e.ended_at, missing_since = NULL
     FROM unnest(CAST(:contact_ids AS text[]), CAST(:uuids AS text[]), CAST(:causes AS text[]),
                 CAST(:billsecs AS int[]), CAST(:answered_ats AS timestamptz[]), CAST(:ended_ats AS timestamptz[]))
-         AS e(contact_id, uuid, cause, billsec, answered_at, ended_at)
-    WHERE c.id = e.contact_id AND c.call_uuid = e.uuid
+         AS e(contact_id, uuid, cause, billsec, answered_at, ended_at),
+         contacts before
+    WHERE c.id = e.contact_id AND c.call_uuid = e.uuid AND before.id = c.id
       AND (c.status IN ('queued', 'dialed') OR (c.status = 'ended' AND c.call_result = :lost))
-    RETURNING c.id
+    RETURNING c.id, before.call_result = :lost AND before.status = 'ended' AS was_lost
+""")
+
+# A LOST result not sent yet is not sent at all once the real one is known.
+SUPERSEDE_LOST_SQL = text("""
+    UPDATE outbox SET status = 'superseded'
+    WHERE contact_id = ANY(CAST(:ids AS text[])) AND status IN ('pending', 'dead')
+      AND (body->>'callResult' = :lost OR body->'body'->>'callResult' = :lost)
+""")
+# A LOST result the VC already has: the real one says it replaces that message.
+DELIVERED_LOST_SQL = text("""
+    SELECT DISTINCT ON (contact_id) contact_id, body->>'messageId' FROM outbox
+    WHERE contact_id = ANY(CAST(:ids AS text[])) AND status = 'delivered' AND kind = 'call_result'
+      AND body->>'callResult' = :lost
+    ORDER BY contact_id, id DESC
 """)
 
 ATTEMPTS_ENDED_SQL = text("""
@@ -84,7 +99,9 @@ def _calls_ended(session, settings, results, recorded):
         "answered_ats": [r.answered_at for r in latest.values()],
         "ended_ats": [r.ended_at for r in latest.values()],
     }
-    ended = session.execute(ENDED_SQL, {**columns, "lost": LOST}).scalars().all()
+    rows = session.execute(ENDED_SQL, {**columns, "lost": LOST}).all()
+    ended = [contact_id for contact_id, _ in rows]
+    replaces = _replace_lost(session, [contact_id for contact_id, was_lost in rows if was_lost])
     attempt_columns = {k: v for k, v in columns.items() if k != "contact_ids"}
     session.execute(ATTEMPTS_ENDED_SQL, {**attempt_columns,
                                          "sip_term_statuses": [r.sip_term_status for r in latest.values()]})
@@ -95,7 +112,7 @@ def _calls_ended(session, settings, results, recorded):
         populate_existing=True)).scalars().all()
     messages = []
     for contact in contacts:
-        messages.extend(_result_messages(settings, contact, answered[contact.id]))
+        messages.extend(_result_messages(settings, contact, answered[contact.id], replaces.get(contact.id)))
     add_messages(session, messages)
     recorded.ended.extend(ended)
     recorded.messages += len(messages)
@@ -107,11 +124,26 @@ def _still_open():
                (Contact.status == states.ENDED) & (Contact.call_result == LOST))
 
 
-def _result_messages(settings, contact, answered):
-    """The outbox rows for a call that ended: its result; for agent calls also the recording link
-    (answered) or END_CHAT (declined or never answered) so the CCM closes the conversation."""
+def _replace_lost(session, contact_ids):
+    """For contacts closed as LOST that a real result now ends: drop their LOST messages not sent
+    yet; returns {contact id: messageId of the LOST result the VC already got} for the others."""
+    if not contact_ids:
+        return {}
+    dropped = session.execute(SUPERSEDE_LOST_SQL, {"ids": contact_ids, "lost": LOST}).rowcount
+    replaces = dict(session.execute(DELIVERED_LOST_SQL, {"ids": contact_ids, "lost": LOST}).all())
+    log.warning("event=lost_replaced contacts=%s unsent_lost_dropped=%d", ",".join(contact_ids), dropped)
+    return replaces
+
+
+def _result_messages(settings, contact, answered, replaces=None):
+    """The outbox rows for a call that ended: its result (saying which LOST message it replaces,
+    if the VC got one); for agent calls also the recording link (answered) or END_CHAT (declined
+    or never answered) so the CCM closes the conversation."""
     paths = settings.vc_paths
-    rows = [message(contact.id, "call_result", paths.call_result, vc_messages.call_result(contact))]
+    body = vc_messages.call_result(contact)
+    if replaces:
+        body["replaces"] = replaces
+    rows = [message(contact.id, "call_result", paths.call_result, body)]
     if vc_messages.is_agent(contact):
         if answered:
             body = vc_messages.recording_link(contact, settings.recording_url_template)
@@ -142,7 +174,10 @@ def _job_result(session, settings, result, recorded):
     ).scalar_one_or_none()
     if contact is None:
         return
+    if contact.status == states.ENDED:  # closed as LOST: this is what really happened
+        _replace_lost(session, [contact.id])
     attempt.hangup_cause, attempt.result_source = result.cause, "job"
+    contact.missing_since = None
     if outcome == events.FAILED:
         contact.status, contact.call_result = states.FAILED, result.cause
         recorded.failed.append(contact.id)

@@ -83,6 +83,15 @@ def age(session, contact_ids, seconds):
     session.commit()
 
 
+def missing(session, contact_ids, seconds):
+    """Pretend reconcile first found the contacts' calls gone from the switch `seconds` ago."""
+    session.execute(
+        update(Contact).where(Contact.id.in_(contact_ids))
+        .values(missing_since=func.now() - timedelta(seconds=seconds))
+    )
+    session.commit()
+
+
 def contact(session, contact_id):
     session.expire_all()
     return session.get(Contact, contact_id)

@@ -13,7 +13,7 @@ from dialer.embedded import apply_embedded_defaults, drop_database, ensure_datab
 
 API_TOKEN = "test-api-token"
 CONNECTOR_TOKEN = "test-connector-token"
-TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "dialable_backlog")
+TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "dialable_backlog", "call_events")
 
 
 @pytest.fixture(scope="session")

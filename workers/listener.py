@@ -1,5 +1,6 @@
 """`python -m workers.listener [--switch NAME ...]`: one event pump per switch, each in its own
-thread with its own ESL connection, publishing results to the `results` queue."""
+thread with its own ESL connection, writing results into the inbox (dialer/inbox.py) and
+nudging a worker to record them."""
 
 import argparse
 import logging
@@ -8,8 +9,11 @@ import threading
 import time
 
 import redis
+from sqlalchemy.exc import SQLAlchemyError
 
+from dialer import inbox
 from dialer.config import ConfigError, load_settings
+from dialer.db import make_engine
 from dialer.esl import EslClient
 from dialer.listener import EventPump
 from workers.app import celery_app
@@ -17,38 +21,33 @@ from workers.app import celery_app
 log = logging.getLogger("workers.listener")
 
 
-SEEN_SECONDS = 600
+def publisher(database_url, redis_url):
+    """publish(messages): into the result inbox first (durable, deduplicated there), then a nudge.
 
-
-def first_sightings(redis_client, messages):
-    """The messages no other listener has published yet: with two listeners on one switch, each
-    result is recorded once (recording it twice would be harmless, only wasted work)."""
-    pipeline = redis_client.pipeline(transaction=False)
-    for message in messages:
-        key = message.get("job_uuid") if message["type"] == "JobResult" else message.get("uuid")
-        pipeline.set(f"dialer:seen:{message['type']}:{key}", "1", nx=True, ex=SEEN_SECONDS)
-    return [message for message, first in zip(messages, pipeline.execute(), strict=True) if first]
-
-
-def publisher(redis_url):
-    redis_client = redis.Redis.from_url(redis_url)
+    The inbox write is retried until it succeeds (the switch buffers events meanwhile); nothing is
+    marked or acknowledged before it, so a listener killed at any moment loses nothing that the
+    other listener, the CDR path or a restart will not bring.
+    """
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    redis_client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
 
     def publish(messages):
-        try:
-            messages = first_sightings(redis_client, messages)
-        except redis.RedisError as exc:  # unsure whether seen: publish, recording is idempotent
-            log.warning("event=dedupe_unavailable error=%s", exc)
-        if not messages:
-            return
         delay = 0.1
-        while True:  # the switch buffers events meanwhile; results must not be dropped
+        while True:
             try:
-                celery_app.send_task("dialer.record_events", args=[messages], queue="results")
-                return
-            except Exception as exc:  # kombu raises many types for a broker that is down
-                log.error("event=publish_failed messages=%d error=%s retry_in=%.1f", len(messages), exc, delay)
+                with engine.begin() as connection:
+                    new = inbox.store(connection, messages, inbox.EVENT)
+                break
+            except SQLAlchemyError as exc:
+                log.error("event=inbox_write_failed messages=%d error=%s retry_in=%.1f", len(messages),
+                          str(exc).splitlines()[0], delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+        if new:
+            try:
+                inbox.nudge(redis_client, celery_app.send_task)
+            except Exception as exc:  # kombu and redis raise many types; the beat's sweep covers it
+                log.warning("event=nudge_failed error=%s", exc)
 
     return publish
 
@@ -80,7 +79,7 @@ def main(argv=None):
 def _pump(settings, name):
     switch = settings.switch(name)
     return EventPump(name, lambda: EslClient(switch.host, switch.port, switch.password),
-                     settings.instance, publisher(settings.redis_url))
+                     settings.instance, publisher(settings.database_url, settings.redis_url))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,8 @@ import logging
 from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from dialer import agents, allocator, dialing, outbox, results
+from dialer import agents, allocator, dialing, inbox, outbox
 from dialer import reconcile as reconciling
-from dialer.event_messages import from_message
 from dialer.expire import expire_contacts
 from workers.runtime import runtime
 
@@ -67,17 +66,41 @@ def reserve_agents(contact_ids):
         agents.reserve_agents(session, rt.vc, rt.settings, contact_ids)
 
 
+@shared_task(name="dialer.record_inbox", **NEVER_GIVE_UP)
+def record_inbox():
+    """Record every result waiting in the inbox (listeners and the CDR route nudge this; the beat
+    sweeps with it too), then deliver the VC messages and refill the freed slots."""
+    rt = runtime()
+    rt.redis.delete(inbox.NUDGED)  # what arrives from now on asks again
+    _record_inbox(rt)
+
+
+def _record_inbox(rt):
+    messages = freed = 0
+    while True:
+        with rt.sessions() as session:
+            taken = inbox.record_pending(session, rt.settings)
+            session.commit()
+        messages += taken.recorded.messages
+        freed += taken.recorded.freed_slots
+        if taken.rows < inbox.BATCH:
+            break
+    if messages:
+        request_delivery(rt)
+    if freed:
+        _allocate(rt, count_dialable=False, dial_here=True)  # refill the freed slots now
+    return freed
+
+
 @shared_task(name="dialer.record_events", **NEVER_GIVE_UP)
 def record_events(messages):
-    """Results published by the listener, in the order the switch sent them."""
+    """Results sent straight to the broker (listeners of earlier versions): into the inbox, then
+    recorded like every other."""
     rt = runtime()
     with rt.sessions() as session:
-        recorded = results.record_results(session, rt.settings, [from_message(m) for m in messages])
+        inbox.store(session, messages, inbox.EVENT)
         session.commit()
-    if recorded.messages:
-        request_delivery(rt)
-    if recorded.freed_slots:
-        _allocate(rt, count_dialable=False, dial_here=True)  # refill the freed slots now
+    _record_inbox(rt)
 
 
 DELIVERY_REQUESTED = "dialer:deliver-outbox-requested"
@@ -105,6 +128,7 @@ def expire():
     rt = runtime()
     with rt.sessions() as session:
         changed = expire_contacts(session)
+        inbox.forget_processed(session)
         session.commit()
     if changed:
         log.info("task=expire expired=%d", changed)
@@ -119,9 +143,10 @@ def reconcile():
         body = rt.switches.get(switch_name).api("show channels as json")
         return reconciling.live_call_uuids(body)
 
+    _record_inbox(rt)  # every result that has arrived counts before anything is called lost
     with rt.sessions() as session:
         repairs = reconciling.reconcile(session, rt.settings, live_calls_of)
-    if repairs.lost:
+    if repairs.lost or repairs.requeued:
         request_delivery(rt)
-    return {"requeued": len(repairs.requeued), "lost": len(repairs.lost), "never_sent": len(repairs.never_sent)}
+    return {"requeued": len(repairs.requeued), "lost": len(repairs.lost)}
 

@@ -19,8 +19,8 @@ def test_migrations_build_the_schema_from_an_empty_database(service_urls):
         engine.dispose()
     finally:
         drop_database(server, "dialer_migration_test")
-    assert {"campaigns", "contacts", "call_attempts", "outbox", "dialable_backlog"} <= tables
-    assert version == "0002"
+    assert {"campaigns", "contacts", "call_attempts", "outbox", "dialable_backlog", "call_events"} <= tables
+    assert version == "0003"
 
 
 def test_dialable_contacts_are_read_by_an_index_scan_in_priority_then_fifo_order(session):

@@ -2,6 +2,7 @@
 requeue, and no double delivery between concurrent deliverers."""
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from dialer.outbox import LONGEST_RETRY, MAX_ATTEMPTS, add_message, deliver_due,
 from dialer.vc import VcClient
 from sim.connector.server import ConnectorSimulator
 from tests.calls import db_now, outbox
+from tests.factories import add_contacts
 
 CALL_RESULT, END_CHAT, RECORDING = "/fs-message/call-result", "/fs-message/end-chat", "/fs-message/recording"
 
@@ -50,9 +52,9 @@ def vc_client(vc, sent):
 
 
 def add(session, count, path=CALL_RESULT, **values):
-    """`count` messages (bodies {"n": 0..}), committed; returns their ids in order."""
+    """`count` messages (bodies {"n": 0..}) of as many contacts, committed; returns their ids in order."""
     for n in range(count):
-        add_message(session, f"contact-{n}", "call_result", path, {"n": n})
+        add_message(session, str(uuid.uuid4()), "call_result", path, {"n": n})
     session.commit()
     ids = [m.id for m in outbox(session)][-count:]
     if values:
@@ -66,7 +68,18 @@ def set_values(session, ids, **values):
 
 
 def received(vc):
-    return [(m["path"], m["body"]) for m in vc.messages()]
+    """(path, body) of what the VC got, bodies without the per-contact sequence (tested on its own)."""
+    return [(m["path"], {k: v for k, v in m["body"].items() if k != "sequence"}) for m in vc.messages()]
+
+
+def sequences(vc):
+    return [(m["body"]["callUid"], m["body"]["n"], m["body"]["sequence"]) for m in vc.messages()]
+
+
+def add_for(session, contact_id, n):
+    add_message(session, contact_id, "call_result", CALL_RESULT, {"callUid": contact_id, "n": n})
+    session.commit()
+    return outbox(session)[-1].id
 
 
 def by_id(session):
@@ -252,8 +265,57 @@ def test_two_concurrent_deliverers_never_deliver_a_message_twice(session_factory
     bodies = [m["body"]["n"] for m in vc.messages()]
     assert sorted(bodies) == list(range(30))  # every message exactly once
     assert delivered_by["a"] + delivered_by["b"] == 30
-    assert delivered_by["a"] > 0 and delivered_by["b"] > 0  # they really ran side by side
+    assert delivered_by["a"] > 0 and delivered_by["b"] > 0  # both worked, taking turns
+    assert bodies == list(range(30))  # in the order they were written
     assert {m.status for m in outbox(session) if m.id in ids} == {"delivered"}
+
+
+def test_each_message_carries_the_next_sequence_number_of_its_contact(session, vc, vc_client):
+    first, second = add_contacts(session, "camp-1", 2)
+    for contact_id, n in ((first, 0), (second, 1), (first, 2), (first, 3)):
+        add_for(session, contact_id, n)
+
+    assert [(m.contact_id, m.sequence) for m in outbox(session)] == [(first, 1), (second, 1), (first, 2), (first, 3)]
+    deliver_due(session, vc_client)
+    assert sequences(vc) == [(first, 0, 1), (second, 1, 1), (first, 2, 2), (first, 3, 3)]
+
+
+def test_a_message_waits_while_an_earlier_one_of_its_contact_waits_for_a_retry(session, vc, vc_client):
+    first, second = add_contacts(session, "camp-1", 2)
+    retrying = add_for(session, first, 0)
+    add_for(session, first, 1)
+    add_for(session, second, 2)
+    set_values(session, [retrying], attempts=1, next_attempt_at=func.now() + timedelta(minutes=5))
+
+    assert deliver_due(session, vc_client) == (1, 0)
+    assert [body["n"] for _, body in received(vc)] == [2]  # the other contact's message goes ahead
+
+    set_values(session, [retrying], next_attempt_at=func.now())
+    assert deliver_due(session, vc_client) == (2, 0)
+    assert [body["n"] for _, body in received(vc)] == [2, 0, 1]
+
+
+def test_a_dead_message_holds_back_the_later_messages_of_its_contact_until_requeued(session, vc, vc_client):
+    [first] = add_contacts(session, "camp-1", 1)
+    dead = add_for(session, first, 0)
+    add_for(session, first, 1)
+    set_values(session, [dead], status="dead", attempts=MAX_ATTEMPTS)
+
+    assert deliver_due(session, vc_client) == (0, 0)
+
+    requeue_dead(session)
+    assert deliver_due(session, vc_client) == (2, 0)
+    assert [body["n"] for _, body in received(vc)] == [0, 1]
+
+
+def test_a_superseded_message_is_never_delivered_and_holds_nothing_back(session, vc, vc_client):
+    [first] = add_contacts(session, "camp-1", 1)
+    superseded = add_for(session, first, 0)
+    add_for(session, first, 1)
+    set_values(session, [superseded], status="superseded")
+
+    assert deliver_due(session, vc_client) == (1, 0)
+    assert [body["n"] for _, body in received(vc)] == [1]
 
 
 def test_retry_delay_doubles_from_one_second_and_caps_at_ten_minutes():

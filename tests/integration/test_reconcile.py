@@ -9,10 +9,12 @@ from sqlalchemy import update
 from dialer import states
 from dialer.config import SwitchConfig
 from dialer.esl import SwitchUnreachable
+from dialer.event_messages import to_message
+from dialer.inbox import EVENT, store
 from dialer.models import CallAttempt
 from dialer.reconcile import live_call_uuids, reconcile
 from dialer.results import LOST
-from tests.calls import age, attempts, contact, dial, outbox, snapshot
+from tests.calls import age, attempts, contact, dial, hangup, missing, outbox, snapshot
 from tests.factories import add_contacts
 from tests.transcripts import api_replies
 
@@ -38,12 +40,15 @@ def run(session_factory, settings, live_calls_of=NOTHING_LIVE):
         return reconcile(session, settings, live_calls_of)
 
 
-def dialed(session, campaign_type="IVR", seconds_ago=GRACE + 5, **dial_options):
+def dialed(session, campaign_type="IVR", seconds_ago=GRACE + 5, missing_for=GRACE + 1, **dial_options):
+    """A dialed contact; `missing_for`: seconds since reconcile first found its call gone (None: never)."""
     [contact_id] = add_contacts(session, "camp-1", 1, campaign_type=campaign_type, status=states.QUEUED)
     if campaign_type == states.AGENT:
         dial_options.setdefault("agent", "2001")
     call = dial(session, contact_id, **dial_options)
     age(session, [contact_id], seconds_ago)
+    if missing_for is not None:
+        missing(session, [contact_id], missing_for)
     return call
 
 
@@ -96,38 +101,70 @@ def test_an_agent_pending_contact_past_the_reservation_timeout_goes_back_to_pend
 
 
 def test_a_dialed_contact_whose_call_is_live_is_left_alone(session, session_factory, settings):
-    call = dialed(session, seconds_ago=3600)
+    call = dialed(session, seconds_ago=3600, missing_for=None)
     before = snapshot(session, call.contact_id)
 
     repairs = run(session_factory, settings, live(call.uuid, "some-other-call"))
 
     assert snapshot(session, call.contact_id) == before
-    assert (repairs.lost, repairs.never_sent) == ([], [])
+    assert repairs.lost == []
 
 
-def test_a_dialed_contact_within_the_grace_is_left_alone_even_when_its_call_is_gone(session, session_factory,
-                                                                                  settings):
-    call = dialed(session, seconds_ago=GRACE - 10)
-    before = snapshot(session, call.contact_id)
+def test_a_call_first_found_gone_is_only_marked_missing_however_old_the_dial(session, session_factory, settings):
+    # An hour-long call that just hung up: its result may still be on its way.
+    call = dialed(session, seconds_ago=3600, missing_for=None)
+
+    repairs = run(session_factory, settings)
+
+    still = contact(session, call.contact_id)
+    assert (still.status, still.call_result) == (states.DIALED, None)
+    assert still.missing_since is not None
+    assert repairs.lost == [] and outbox(session) == []
+
+
+def test_a_call_missing_for_less_than_the_grace_is_left_dialed(session, session_factory, settings):
+    call = dialed(session, missing_for=GRACE - 5)
 
     run(session_factory, settings)
 
-    assert snapshot(session, call.contact_id) == before
+    assert contact(session, call.contact_id).status == states.DIALED
 
 
-def test_a_dialed_contact_whose_originate_was_never_sent_goes_back_to_pending(session, session_factory, settings):
+def test_a_missing_call_seen_live_again_is_no_longer_missing(session, session_factory, settings):
+    call = dialed(session, missing_for=GRACE - 5)  # e.g. a switch that answered with a partial list
+
+    run(session_factory, settings, live(call.uuid))
+
+    assert contact(session, call.contact_id).missing_since is None
+
+
+def test_a_dialed_contact_whose_originate_may_never_have_been_sent_is_lost_never_dialed_again(
+        session, session_factory, settings):
+    # A worker died between committing `dialed` and hearing the switch take the bgapi: the
+    # originate may have rung the customer. Only an operator may decide to dial again.
     call = dialed(session, sent=False)
 
     repairs = run(session_factory, settings)
 
-    requeued = contact(session, call.contact_id)
-    assert (requeued.status, requeued.switch_name, requeued.call_result) == (states.PENDING, None, None)
-    assert repairs.never_sent == [call.contact_id]
-    assert outbox(session) == []
+    lost = contact(session, call.contact_id)
+    assert (lost.status, lost.call_result) == (states.ENDED, LOST)
+    assert repairs.lost == [call.contact_id]
+
+
+def test_a_call_whose_result_waits_in_the_inbox_is_not_called_lost(session, session_factory, settings):
+    call = dialed(session)
+    with session_factory() as writing:
+        store(writing, [to_message(hangup(call, "USER_BUSY", answered=False))], EVENT)
+        writing.commit()
+
+    repairs = run(session_factory, settings)
+
+    assert contact(session, call.contact_id).status == states.DIALED
+    assert repairs.lost == []
 
 
 @pytest.mark.parametrize("sent_as", ["dial_time", "job_status"])
-def test_a_dialed_ivr_contact_whose_sent_call_vanished_is_ended_as_lost_with_a_call_result(
+def test_a_dialed_ivr_contact_whose_call_stayed_gone_past_the_grace_is_ended_as_lost_with_a_call_result(
         session, session_factory, settings, sent_as):
     call = dialed(session, sent=sent_as == "dial_time")
     if sent_as == "job_status":  # the bgapi went out: its BACKGROUND_JOB came back +OK
@@ -144,6 +181,7 @@ def test_a_dialed_ivr_contact_whose_sent_call_vanished_is_ended_as_lost_with_a_c
     assert (message.kind, message.path) == ("call_result", settings.vc_paths.call_result)
     assert (message.body["callUid"], message.body["status"], message.body["callResult"]) == (
         call.contact_id, states.ENDED, LOST)
+    assert (message.sequence, message.body["sequence"]) == (1, 1)
     assert repairs.lost == [call.contact_id]
 
 

@@ -7,10 +7,22 @@ import pytest
 from sqlalchemy import update
 
 from dialer import states
-from dialer.models import Contact
+from dialer.models import Contact, OutboxMessage
 from dialer.reconcile import reconcile
 from dialer.results import LOST
-from tests.calls import ENDED_AT, Call, age, attempts, contact, dial, hangup, job_result, outbox, record, snapshot
+from tests.calls import (
+    ENDED_AT,
+    Call,
+    attempts,
+    contact,
+    dial,
+    hangup,
+    job_result,
+    missing,
+    outbox,
+    record,
+    snapshot,
+)
 from tests.factories import add_contacts
 
 
@@ -235,7 +247,7 @@ def test_a_job_result_for_an_agent_call_that_never_got_a_channel_writes_end_chat
 
 
 def close_as_lost(session, session_factory, settings, call):
-    age(session, [call.contact_id], settings.reconcile_grace_seconds + 5)
+    missing(session, [call.contact_id], settings.reconcile_grace_seconds + 5)
     with session_factory() as reconciling:
         repairs = reconcile(reconciling, settings, lambda switch_name: set())
     assert repairs.lost == [call.contact_id]
@@ -252,8 +264,27 @@ def test_a_real_hangup_after_reconcile_closed_the_call_as_lost_replaces_lost_wit
     ended = contact(session, call.contact_id)
     assert (ended.status, ended.call_result, ended.billsec, ended.hangup_time) == (
         states.ENDED, "NORMAL_CLEARING", 30, ENDED_AT)
-    results = [m.body["callResult"] for m in outbox(session) if m.kind == "call_result"]
-    assert results == [LOST, "NORMAL_CLEARING"]  # the VC is told the real result after the LOST one
+    results = [(m.body["callResult"], m.status) for m in outbox(session) if m.kind == "call_result"]
+    # The LOST result was not sent yet: it never will be; the real one is all the VC hears.
+    assert results == [(LOST, "superseded"), ("NORMAL_CLEARING", "pending")]
+    assert "replaces" not in outbox(session)[-1].body
+
+
+def test_a_real_hangup_after_the_lost_result_was_delivered_says_it_replaces_that_message(
+        session, session_factory, settings):
+    call = dialed_contact(session)
+    close_as_lost(session, session_factory, settings, call)
+    [lost] = outbox(session)
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == lost.id).values(status="delivered"))
+    session.commit()
+
+    record(session_factory, settings, hangup(call, "NORMAL_CLEARING", billsec=30))
+
+    [delivered, real] = outbox(session)
+    assert (delivered.status, delivered.body["callResult"]) == ("delivered", LOST)
+    assert (real.body["callResult"], real.body["replaces"]) == ("NORMAL_CLEARING", lost.body["messageId"])
+    assert (delivered.sequence, real.sequence) == (1, 2)
+    assert real.body["sequence"] == 2
 
 
 def test_a_real_hangup_after_reconcile_closed_the_call_as_lost_also_corrects_its_attempt_row(
