@@ -4,6 +4,10 @@ import os
 
 broker_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 broker_connection_retry_on_startup = True
+# Redis may restart under a running fleet: a worker retries its connection for ever instead of
+# exiting after 100 attempts (the default); see also workers/broker.py.
+broker_connection_retry = True
+broker_connection_max_retries = None
 # Redis redelivers an unacked task after this long; every task body is idempotent anyway, and
 # nothing here is scheduled with ETA/countdown (retries live in PostgreSQL), so keep it short
 # enough that a killed worker's task comes back soon.
@@ -16,6 +20,10 @@ task_ignore_result = True
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
+# A task running when the broker connection drops finishes its work (it needs PostgreSQL, not the
+# broker); its message comes back after the visibility timeout, which is harmless. Explicit because
+# Celery 6 turns this on by default.
+worker_cancel_long_running_tasks_on_connection_loss = False
 worker_hijack_root_logger = False
 timezone = "UTC"
 enable_utc = True
