@@ -7,6 +7,7 @@ import logging
 import signal
 
 from sim.switch.calls import Switch
+from sim.switch.cdr_poster import CdrPoster
 from sim.switch.control import ControlServer
 from sim.switch.handle import DEFAULT_GATEWAYS
 from sim.switch.outcomes import OutcomeModel
@@ -20,6 +21,12 @@ def gateway_option(text):
     if not sep or status.upper() not in ("UP", "DOWN"):
         raise argparse.ArgumentTypeError("expected NAME=UP or NAME=DOWN")
     return name, status.upper()
+
+
+def credentials_option(text):
+    if ":" not in text:
+        raise argparse.ArgumentTypeError("expected USER:PASS")
+    return text
 
 
 def parse_args(argv=None):
@@ -48,15 +55,36 @@ def parse_args(argv=None):
     )
     parser.add_argument("--control-port", type=int, default=None, help="line-based control port")
     parser.add_argument("--hostname", default=None, help="FreeSWITCH-Hostname of events (default: this host)")
+    cdr = parser.add_argument_group("CDRs", "POST each ended call's CDR as mod_json_cdr does (off without --cdr-url)")
+    cdr.add_argument("--cdr-url", default=None, help="where to POST; ?uuid=<call uuid> is appended")
+    cdr.add_argument("--cdr-credentials", type=credentials_option, default=None, metavar="USER:PASS")
+    cdr.add_argument("--cdr-retries", type=int, default=2, help="more attempts after a failed one")
+    cdr.add_argument("--cdr-delay", type=float, default=1.0, help="seconds between attempts")
+    cdr.add_argument("--cdr-timeout", type=float, default=5.0, help="seconds each attempt may take")
+    cdr.add_argument("--cdr-spool", default=None, metavar="DIR", help="a_<uuid>.cdr.json for what failed")
     return parser.parse_args(argv)
+
+
+def cdr_poster(options):
+    if not options.cdr_url:
+        return None
+    return CdrPoster(
+        options.cdr_url,
+        options.cdr_credentials,
+        options.cdr_retries,
+        options.cdr_delay,
+        options.cdr_timeout,
+        options.cdr_spool,
+    )
 
 
 async def serve(options):
     loop = asyncio.get_running_loop()
     gateways = dict(options.gateway) if options.gateway else dict(DEFAULT_GATEWAYS)
     model = OutcomeModel(seed=options.seed, mode=options.outcomes)
+    cdr = cdr_poster(options)
     switch = Switch(
-        loop, gateways, options.time_scale, options.max_sessions, options.sps, model, options.hostname
+        loop, gateways, options.time_scale, options.max_sessions, options.sps, model, options.hostname, cdr
     )
     server = EslServer(switch, options.host, options.port, options.password)
     await server.start()
@@ -65,12 +93,13 @@ async def serve(options):
         control = ControlServer(server, options.host, options.control_port)
         await control.start()
     log.info(
-        "listening host=%s port=%s control_port=%s gateways=%s time_scale=%s",
+        "listening host=%s port=%s control_port=%s gateways=%s time_scale=%s cdr_url=%s",
         options.host,
         server.port,
         control.port if control else None,
         gateways,
         options.time_scale,
+        options.cdr_url,
     )
     stopping = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -79,6 +108,8 @@ async def serve(options):
     if control:
         control.close()
     await server.stop()
+    if cdr:
+        await asyncio.to_thread(cdr.close)  # the calls shutdown ended are still posted, for a while
     log.info("stopped")
 
 

@@ -21,7 +21,7 @@ PROGRESS_SHARE = 0.1  # 180 Ringing arrives after this share of the ring time
 
 class Switch:
     def __init__(
-        self, loop, gateways, time_scale=1.0, max_sessions=1000, sps=1000, model=None, hostname=None
+        self, loop, gateways, time_scale=1.0, max_sessions=1000, sps=1000, model=None, hostname=None, cdr=None
     ):
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
@@ -40,6 +40,7 @@ class Switch:
         self.peak = 0
         self.gateway_counts = GatewayCounts()
         self.forced_failure = None  # a cause every originate fails with, for tests
+        self.cdr = cdr  # a CdrPoster (cdr_poster.py) when CDRs are posted, as mod_json_cdr does
         self._sequence = 0
 
     # events -----------------------------------------------------------------------------------
@@ -55,11 +56,14 @@ class Switch:
     def emit_background_job(self, job_uuid, command, arg, body):
         self.emit(events.background_job(self.common_values(), job_uuid, command, arg, body))
 
-    def _emit_channel(self, call, event_name):
-        if not self.listeners:
-            return
+    def _emit_channel(self, call, event_name, always=False):
+        """Build and emit the event when anyone listens, or `always` (the caller needs it); return it."""
+        if not self.listeners and not always:
+            return None
         template = self.shapes[call.shape][event_name]
-        self.emit(events.ChannelEvent(template, call, self.common_values(), self.identity))
+        event = events.ChannelEvent(template, call, self.common_values(), self.identity)
+        self.emit(event)
+        return event
 
     # originate --------------------------------------------------------------------------------
 
@@ -167,11 +171,16 @@ class Switch:
         call.cause, call.end_us, call.state = cause, end_us, ENDED
         call.timer = None
         del self.calls[call.uuid]
+        posting = self.cdr is not None and self.cdr.enabled
         for step in order:
             if step == "JOB":
                 self._finish_job(call, f"-ERR {cause}\n")
+            elif step == "HANGUP":
+                self._emit_channel(call, "CHANNEL_HANGUP")
             else:
-                self._emit_channel(call, "CHANNEL_HANGUP" if step == "HANGUP" else "CHANNEL_HANGUP_COMPLETE")
+                complete = self._emit_channel(call, "CHANNEL_HANGUP_COMPLETE", always=posting)
+                if posting:  # the CDR says what this event says; it is built and posted off the loop
+                    self.cdr.call_ended(call.uuid, complete)
 
     def _finish_job(self, call, result):
         if result.startswith("-ERR"):

@@ -4,7 +4,7 @@ One command per line, one reply line each (`+OK ...`, `-ERR ...`, or JSON for `s
 
     gateway <name> UP|DOWN|REMOVE    drop    refuse <seconds>    freeze on|off
     kill <uuid> [cause]    hupall [cause]    outcome <number> <kind> [ring_s] [talk_s]
-    limits max_sessions|sps <n>    stats
+    limits max_sessions|sps <n>    cdr on|off    stats
 
 Client: python -m sim.switch.control --port P <command...>   (exit status 0 on +OK or JSON)
 """
@@ -31,6 +31,7 @@ def stats(server):
         "max_sessions": switch.limits.max_sessions,
         "sps": switch.limits.sps,
         "frozen": server.frozen,
+        "cdr": switch.cdr.counts() if switch.cdr else None,
     }
 
 
@@ -99,6 +100,15 @@ def _limits(server, args):
     return f"+OK {args[0]} {int(args[1])}"
 
 
+def _cdr(server, args):
+    if server.switch.cdr is None:
+        return "-ERR no --cdr-url: this switch posts no CDRs"
+    if args[0].lower() not in ("on", "off"):
+        raise ValueError("cdr on|off")
+    server.switch.cdr.enabled = args[0].lower() == "on"
+    return f"+OK cdr {args[0].lower()}"
+
+
 def _stats(server, args):
     return json.dumps(stats(server))
 
@@ -112,6 +122,7 @@ ACTIONS = {
     "hupall": _hupall,
     "outcome": _outcome,
     "limits": _limits,
+    "cdr": _cdr,
     "stats": _stats,
 }
 

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from sim.switch.calls import Switch
+from sim.switch.cdr_poster import CdrPoster
 from sim.switch.control import ControlServer, stats
 from sim.switch.outcomes import OutcomeModel
 from sim.switch.server import EslServer
@@ -42,6 +43,12 @@ class SwitchSimulator:
         outcome_mode="last-digit",
         control_port=None,
         hostname=None,
+        cdr_url=None,
+        cdr_credentials=None,
+        cdr_retries=2,
+        cdr_delay=1.0,
+        cdr_timeout=5.0,
+        cdr_spool=None,
     ):
         self.host, self.password = host, password
         self._port, self._control_port = port, control_port
@@ -53,6 +60,16 @@ class SwitchSimulator:
             model=OutcomeModel(seed=seed, mode=outcome_mode),
             hostname=hostname,
         )
+        self._cdr_options = None  # no url: no CDRs posted
+        if cdr_url:  # mod_json_cdr's url, cred, retries, delay, timeout and err-log-dir
+            self._cdr_options = dict(
+                url=cdr_url,
+                credentials=cdr_credentials,
+                retries=cdr_retries,
+                delay=cdr_delay,
+                timeout=cdr_timeout,
+                spool=cdr_spool,
+            )
         self._loop = None
         self._thread = None
         self.switch = self.server = self.control = None
@@ -74,6 +91,8 @@ class SwitchSimulator:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout)
         self._loop = None
+        if self.switch.cdr:
+            self.switch.cdr.close()
 
     def __enter__(self):
         return self.start()
@@ -95,12 +114,18 @@ class SwitchSimulator:
         self._loop.close()
 
     async def _open(self):
-        self.switch = Switch(asyncio.get_running_loop(), **self._options)
+        cdr = CdrPoster(**self._cdr_options) if self._cdr_options else None
+        self.switch = Switch(asyncio.get_running_loop(), **self._options, cdr=cdr)
         self.server = EslServer(self.switch, self.host, self._port, self.password)
-        await self.server.start()
-        if self._control_port is not None:
-            self.control = ControlServer(self.server, self.host, self._control_port)
-            await self.control.start()
+        try:
+            await self.server.start()
+            if self._control_port is not None:
+                self.control = ControlServer(self.server, self.host, self._control_port)
+                await self.control.start()
+        except BaseException:
+            if cdr:
+                cdr.close(timeout=0)
+            raise
 
     async def _shutdown(self):
         if self.control:
@@ -147,21 +172,28 @@ class SwitchSimulator:
         return self._call(snapshot)
 
     def stats(self):
-        """Counters for a glance: live calls, originates, clients, gateways, limits."""
+        """Counters for a glance: live calls, originates, clients, gateways, limits, CDRs."""
         return self._call(stats, self.server)
+
+    def cdr_counts(self):
+        """CDRs queued, posted (2xx), failed, spooled, dropped; POST attempts; enabled; None if no cdr_url."""
+        return self.switch.cdr.counts() if self.switch.cdr else None
 
     # what tests do ---------------------------------------------------------------------------
 
     def reset(self):
         """Back to the configured state between tests, without a word on the wire: calls vanish,
         `originates` and outcome overrides are cleared, gateways and limits restored, the switch
-        unfrozen and listening. Connected clients stay connected and subscribed."""
+        unfrozen and listening, CDR posting on if configured (its counts go on). Connected clients
+        stay connected and subscribed."""
 
         async def apply():
             self.server.freeze(False)
             await self.server.listen_again()
             options = self._options
             self.switch.reset(options["gateways"], options["max_sessions"], options["sps"])
+            if self.switch.cdr:
+                self.switch.cdr.enabled = True
 
         asyncio.run_coroutine_threadsafe(apply(), self._loop).result(10.0)
 
@@ -211,6 +243,16 @@ class SwitchSimulator:
     def refuse_connections(self, seconds):
         """New connections are refused for `seconds`; existing ones stay."""
         self._call(self.server.refuse, seconds)
+
+    def set_cdr(self, enabled):
+        """Post CDRs of calls that end from now on, or not (calls already ended are still posted)."""
+        if self.switch.cdr is None:
+            raise ValueError("no cdr_url configured: this switch posts no CDRs")
+
+        def apply():
+            self.switch.cdr.enabled = bool(enabled)
+
+        self._call(apply)
 
     def freeze(self, frozen=True):
         """A hung switch: sockets stay open, nothing is answered or sent until unfrozen."""
