@@ -2,6 +2,7 @@
 
 import logging
 
+import redis
 from flask import Flask
 
 from api.errors import register_error_handlers
@@ -25,6 +26,8 @@ def create_app(settings=None, celery=None):
     db.init_app(app)
     app.extensions["dialer_celery"] = celery or _celery_app(settings)
     app.extensions["dialer_switches"] = SwitchConnections(settings.switches)
+    app.extensions["dialer_redis"] = redis.Redis.from_url(settings.redis_url, socket_timeout=2,
+                                                          socket_connect_timeout=2)
     register_error_handlers(app)
     register_blueprints(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -32,9 +35,9 @@ def create_app(settings=None, celery=None):
 
 
 def register_blueprints(app):
-    from api import calls, campaigns, connector, contacts, controls, health
+    from api import calls, campaigns, cdr, connector, contacts, controls, health
 
-    for module in (health, contacts, campaigns, controls, calls, connector):
+    for module in (health, contacts, campaigns, controls, calls, connector, cdr):
         app.register_blueprint(module.blueprint)
 
 

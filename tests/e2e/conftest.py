@@ -9,14 +9,22 @@ from dialer.models import Contact
 from sim.connector.server import ConnectorSimulator
 from sim.switch import SwitchSimulator
 from tests.conftest import CONNECTOR_TOKEN, TABLES
-from tests.e2e.fleet import PROCESSES, Fleet, flush_redis, wait_until
+from tests.e2e.fleet import CDR_PASSWORD, CDR_USER, PROCESSES, Fleet, flush_redis, free_port, wait_until
 
 CAPACITY = 10
 
 
 @pytest.fixture(scope="package")
-def switch_sim():
-    with SwitchSimulator(port=0, time_scale=0.002, seed=7) as switch:
+def web_port():
+    return free_port()
+
+
+@pytest.fixture(scope="package")
+def switch_sim(web_port):
+    # It posts CDRs to the fleet's web process as mod_json_cdr does, when a test turns that on.
+    with SwitchSimulator(port=0, time_scale=0.002, seed=7, cdr_url=f"http://127.0.0.1:{web_port}/cdr",
+                         cdr_credentials=f"{CDR_USER}:{CDR_PASSWORD}", cdr_delay=0.2) as switch:
+        switch.set_cdr(False)
         yield switch
 
 
@@ -29,10 +37,10 @@ def vc_sim():
 
 
 @pytest.fixture(scope="package")
-def running_fleet(database_url, redis_url, switch_sim, vc_sim, tmp_path_factory):
+def running_fleet(database_url, redis_url, switch_sim, vc_sim, tmp_path_factory, web_port):
     flush_redis(redis_url)
     fleet = Fleet(database_url, redis_url, switch_sim, vc_sim, tmp_path_factory.mktemp("fleet"),
-                  capacity=CAPACITY)
+                  capacity=CAPACITY, web_port=web_port)
     vc_sim.dialer_url = fleet.url
     fleet.start()
     yield fleet
@@ -51,6 +59,7 @@ def fleet(running_fleet, engine, switch_sim, vc_sim, redis_url):
     with engine.begin() as connection:
         connection.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
     switch_sim.reset()
+    switch_sim.set_cdr(False)
     vc_sim.reset()
     wait_until(lambda: switch_sim.stats()["subscribers"] >= 2, timeout=30, message="both listeners to subscribe")
     yield running_fleet

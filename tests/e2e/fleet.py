@@ -39,6 +39,7 @@ COMMANDS = {
 
 
 PROCESSES = ("web", "worker", "listener", "listener2", "beat")
+CDR_USER, CDR_PASSWORD = "cdr", "e2e-cdr-password"  # what the switch's mod_json_cdr would be given
 
 
 def free_port():
@@ -49,8 +50,8 @@ def free_port():
 
 class Fleet:
     def __init__(self, database_url, redis_url, switch, connector, state_dir, capacity=10, cps=200,
-                 tick=0.2, extra_env=None):
-        self.web_port = free_port()
+                 tick=0.2, extra_env=None, web_port=None):
+        self.web_port = web_port or free_port()
         self.state = Path(state_dir)
         self.redis_url = redis_url
         self.env = dict(os.environ)
@@ -66,6 +67,8 @@ class Fleet:
             "DIALER_ORIGINATE_TIMEOUT_SECONDS": "30",
             "DIALER_RECONCILE_SECONDS": "1",
             "DIALER_RECONCILE_GRACE_SECONDS": "3",
+            "DIALER_CDR_USER": CDR_USER,
+            "DIALER_CDR_PASSWORD": CDR_PASSWORD,
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
         })

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from tests.e2e.contacts import all_in, attempts, contact, contacts, rows
+from tests.e2e.contacts import BUSY, all_in, attempts, contact, contacts, rows
 from tests.e2e.fleet import wait_until
 
 
@@ -76,7 +76,7 @@ def test_a_listener_restarted_mid_campaign_loses_no_result_and_two_listeners_rec
     assert sorted(m["body"]["callUid"] for m in vc_sim.messages(path="/fs-message/call-result")) == sorted(ids)
 
 
-def test_calls_that_end_while_no_listener_runs_are_closed_by_reconcile_and_never_redialed(
+def test_calls_that_end_while_no_listener_runs_and_no_cdr_comes_are_closed_lost_and_never_redialed(
         fleet, engine, switch_sim):
     fleet.stop("listener")
     fleet.stop("listener2")
@@ -89,6 +89,35 @@ def test_calls_that_end_while_no_listener_runs_are_closed_by_reconcile_and_never
     assert {r.call_result for r in rows(engine, ids).values()} == {"LOST"}
     fleet.start("listener", "listener2")
     assert len(switch_sim.originates) == 5
+
+
+def test_calls_that_end_while_no_listener_runs_are_recorded_from_their_cdrs(fleet, engine, switch_sim, vc_sim):
+    posted_before = switch_sim.cdr_counts()["posted"]
+    switch_sim.set_cdr(True)
+    fleet.stop("listener")
+    fleet.stop("listener2")
+    batch = contacts("c1", 5, numbers=(BUSY,))  # USER_BUSY, not what LOST would say
+    fleet.post_contacts(batch)
+    ids = [c["id"] for c in batch]
+    wait_until(lambda: all_in(engine, ids, "ended"), timeout=60, message="the CDRs to be recorded")
+    assert {r.call_result for r in rows(engine, ids).values()} == {"USER_BUSY"}
+    assert switch_sim.cdr_counts()["posted"] - posted_before == 5
+    assert len(switch_sim.originates) == 5
+    wait_until(lambda: len(vc_sim.messages(path="/fs-message/call-result")) == 5, message="the VC to hear them")
+    assert {m["body"]["callResult"] for m in vc_sim.messages(path="/fs-message/call-result")} == {"USER_BUSY"}
+
+
+def test_with_cdrs_and_listeners_both_on_each_call_is_recorded_once(fleet, engine, switch_sim, vc_sim):
+    posted_before = switch_sim.cdr_counts()["posted"]
+    switch_sim.set_cdr(True)
+    batch = contacts("c1", 10)
+    fleet.post_contacts(batch)
+    ids = [c["id"] for c in batch]
+    wait_until(lambda: all_in(engine, ids, "ended"), timeout=60, message="every contact to end")
+    wait_until(lambda: switch_sim.cdr_counts()["posted"] - posted_before == 10, message="every CDR to be posted")
+    wait_until(lambda: len(vc_sim.messages(path="/fs-message/call-result")) >= 10, message="the results")
+    assert sorted(m["body"]["callUid"] for m in vc_sim.messages(path="/fs-message/call-result")) == sorted(ids)
+    assert all(r.call_result == "NORMAL_CLEARING" for r in rows(engine, ids).values())
 
 
 def test_a_worker_killed_mid_campaign_dials_nobody_twice(fleet, engine, switch_sim):
