@@ -1,11 +1,24 @@
 """`dialer run`: prepare the environment (embedded servers, simulators, tokens), migrate, and
-start the Procfile processes under honcho."""
+start the Procfile processes under a supervisor.
+
+A PaaS restarts a process of the Procfile that exits (a crash, an OOM kill, a lost dependency);
+`Supervisor` does the same for `make run`: honcho's Manager, except that a process that exits is
+started again after a backoff (1 s, doubling to 30 s, back to 1 s once it stayed up 30 s) instead of
+stopping the whole fleet. One-shot processes (the demo) are left stopped. Ctrl-C or SIGTERM still
+stops everything.
+"""
 
 import json
+import multiprocessing
 import os
+import queue
 import secrets
+import signal
 import sys
+import time
 from pathlib import Path
+
+from honcho.manager import KILL_WAIT, SIGNALS, Manager
 
 from dialer.config import ConfigError, load_settings
 from dialer.db import migrate
@@ -13,6 +26,7 @@ from dialer.embedded import apply_embedded_defaults, state_dir
 
 SIMULATED_SWITCH = json.dumps([{"name": "sim", "host": "127.0.0.1", "port": 8021, "password": "ClueCon",
                                 "capacity": 30, "cps": 20}])
+ONE_SHOT = {"demo"}  # runs once and exits 0: never restarted
 SIMULATORS = {
     "switch-sim": "python -m sim.switch --port 8021 --password ClueCon --time-scale 0.2",
     "vc-sim": "python -m sim.connector --port 8088 --dialer-url http://127.0.0.1:8000",
@@ -70,15 +84,13 @@ def run(environ=None):
     if "switch-sim" in simulators and env.get("DIALER_DEMO", "1") != "0":
         processes["demo"] = "dialer demo"
     _announce(env, simulators)
-    from honcho.manager import Manager
-
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
-    manager = Manager()
+    supervisor = Supervisor()
     for name, command in processes.items():
-        manager.add_process(name, command, env=env)
-    manager.loop()
-    sys.exit(manager.returncode)
+        supervisor.add_process(name, command, env=env, one_shot=name in ONE_SHOT)
+    supervisor.loop()
+    sys.exit(supervisor.returncode)
 
 
 def _announce(env, simulators):
@@ -89,3 +101,92 @@ def _announce(env, simulators):
     if simulators:
         print("dialer: no switch configured: starting", ", ".join(simulators))
     sys.stdout.flush()
+
+
+class Supervisor(Manager):
+    """honcho's Manager that restarts a process that exits, with a backoff, unless it is one-shot."""
+
+    def __init__(self, printer=None, first_delay=1.0, max_delay=30.0, steady_after=30.0):
+        super().__init__(printer)
+        self.first_delay, self.max_delay, self.steady_after = first_delay, max_delay, steady_after
+        self._one_shot = set()
+        self._restart_at = {}  # name -> monotonic time of its next start
+
+    def add_process(self, name, cmd, one_shot=False, **kwargs):
+        if one_shot:
+            self._one_shot.add(name)
+        process = super().add_process(name, cmd, **kwargs)
+        self._processes[name]["delay"] = self.first_delay
+        return process
+
+    def loop(self):
+        def _terminate(signum, frame):
+            self._system_print(f"{SIGNALS[signum]['name']} received\n")
+            self.returncode = SIGNALS[signum]["rc"]
+            self.terminate()
+
+        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, _terminate)
+        for name in self._processes:
+            self._start_one(name)
+        kill_at = None
+        while True:
+            try:
+                self._handle(self.events.get(timeout=0.1))
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            if self._terminating:
+                self._restart_at.clear()
+                if not self._running():
+                    break
+                kill_at = kill_at or now + KILL_WAIT
+                if now > kill_at:
+                    self.kill()
+                    kill_at = now + KILL_WAIT
+                continue
+            for name, when in list(self._restart_at.items()):
+                if now >= when:
+                    del self._restart_at[name]
+                    self._start_one(name)
+            if not self._running() and not self._restart_at:  # only one-shots, all done
+                break
+        if self.returncode is None:
+            self.returncode = 0
+
+    def _handle(self, message):
+        p = self._processes[message.name]
+        if message.type == "line":
+            self._printer.write(message)
+        elif message.type == "start":
+            p.update(pid=message.data["pid"], started=time.monotonic())
+            self._system_print(f"{message.name} started (pid={p['pid']})\n")
+            if self._terminating:  # started while everything stops: stop it too
+                self._procmgr.terminate(p["pid"])
+        elif message.type == "stop":
+            code = p["returncode"] = message.data["returncode"]
+            if self._terminating or message.name in self._one_shot:
+                self._system_print(f"{message.name} stopped (rc={code})\n")
+                return
+            if time.monotonic() - p["started"] >= self.steady_after:
+                p["delay"] = self.first_delay
+            delay, p["delay"] = p["delay"], min(p["delay"] * 2, self.max_delay)
+            self._system_print(f"dialer: {message.name} exited with code {code}; restarting in {delay:.1f} s\n")
+            self._restart_at[message.name] = time.monotonic() + delay
+
+    def _start_one(self, name):
+        p = self._processes[name]
+        for key in ("pid", "returncode"):
+            p.pop(key, None)
+        p["process"] = multiprocessing.Process(name=name, target=p["obj"].run, args=(self.events, True))
+        p["process"].start()
+
+    def _running(self):
+        return [name for name, p in self._processes.items() if "returncode" not in p]
+
+    def _killall(self, force=False):
+        """Signal the process group of every running process (one not yet started has no pid yet)."""
+        for name, p in self._processes.items():
+            if "returncode" not in p and "pid" in p:
+                self._system_print(f"sending {'SIGKILL' if force else 'SIGTERM'} to {name} (pid {p['pid']})\n")
+                (self._procmgr.kill if force else self._procmgr.terminate)(p["pid"])
