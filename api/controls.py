@@ -1,6 +1,9 @@
-"""Campaign controls for the campaign manager: stop, start, purge (spec "Additional Functions")."""
+"""Campaign controls for the campaign manager: stop, start, purge (spec "Additional Functions"),
+and requeue by result."""
 
-from flask import Blueprint, jsonify
+import re
+
+from flask import Blueprint, jsonify, request
 
 from api.auth import require_api_token
 from api.errors import ApiError
@@ -12,11 +15,31 @@ blueprint = Blueprint("controls", __name__)
 ACTIONS = {"stop": controls.stop_campaign, "start": controls.start_campaign, "purge": controls.purge_campaign}
 
 
+RESULT = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
+
+
+@blueprint.post("/campaigns/<campaign_id>/requeue")
+@require_api_token
+def requeue(campaign_id):
+    """`{"results": ["LOST", ...]}`: the campaign's final contacts with those results → pending."""
+    body = request.get_json(silent=True)
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, list) or not results:
+        raise ApiError(400, "invalid request", {"results": ["a non-empty list of call results, e.g. [\"LOST\"]"]})
+    bad = [r for r in results if not isinstance(r, str) or not RESULT.match(r)]
+    if bad:
+        raise ApiError(400, "invalid request", {"results": [f"not a call result: {r!r}" for r in bad]})
+    changed = controls.requeue_by_result(db.session, campaign_id, results)
+    if changed is None:
+        raise ApiError(404, f"no campaign with id {campaign_id!r}")
+    return jsonify({"campaign_id": campaign_id, "action": "requeue", "results": results, "changed": changed})
+
+
 @blueprint.post("/campaigns/<campaign_id>/<action>")
 @require_api_token
 def control(campaign_id, action):
     if action not in ACTIONS:
-        raise ApiError(404, f"unknown campaign action {action!r}; use stop, start or purge")
+        raise ApiError(404, f"unknown campaign action {action!r}; use stop, start, purge or requeue")
     changed = ACTIONS[action](db.session, campaign_id)
     if changed is None:
         raise ApiError(404, f"no campaign with id {campaign_id!r}")

@@ -36,6 +36,24 @@ def purge_campaign(session, campaign_id):
     return _move(session, campaign_id, (states.PENDING, states.STOPPED), states.REMOVED)
 
 
+def requeue_by_result(session, campaign_id, results):
+    """Final contacts (`ended`, `failed`) with one of `results` as their call_result go back to
+    `pending` for a new attempt: the operator's decision (e.g. after LOST, where the dialer could
+    not know whether the customer was rung, or SWITCH_DOWN once the switch is back). Returns the
+    number changed, or None when the campaign is unknown."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    result = session.execute(
+        update(Contact).where(Contact.campaign_id == campaign_id, Contact.status.in_((states.ENDED, states.FAILED)),
+                              Contact.call_result.in_(list(results)))
+        .values(status=states.PENDING, status_changed_at=func.now(), call_result=None, dial_after=func.now(),
+                switch_name=None, missing_since=None)
+    )
+    session.commit()
+    return result.rowcount
+
+
 def ongoing_calls(session, settings):
     counts = dict(session.execute(
         select(Contact.status, func.count()).where(Contact.status.in_(states.OCCUPYING_A_SLOT))

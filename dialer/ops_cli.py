@@ -83,7 +83,24 @@ def outbox_requeue():
     click.echo(f"requeued {count} message(s)")
 
 
-COMMANDS = (run_command, migrate_command, services, outbox)
+@click.command("requeue")
+@click.argument("campaign_id")
+@click.option("--result", "results", multiple=True, required=True,
+              help="a call result whose final contacts are dialed again, e.g. LOST (repeatable)")
+def requeue_command(campaign_id, results):
+    """Put a campaign's final contacts with these call results back to pending for a new attempt."""
+    from dialer.controls import requeue_by_result
+
+    engine, sessions = open_sessions()
+    with sessions() as session:
+        changed = requeue_by_result(session, campaign_id, [r.upper() for r in results])
+    engine.dispose()
+    if changed is None:
+        raise click.ClickException(f"no campaign with id {campaign_id!r}")
+    click.echo(f"requeued {changed} contact(s) of {campaign_id} ({', '.join(results)})")
+
+
+COMMANDS = (run_command, migrate_command, services, outbox, requeue_command)
 
 
 @click.command("demo")
