@@ -28,7 +28,9 @@ SIMULATED_SWITCH = json.dumps([{"name": "sim", "host": "127.0.0.1", "port": 8021
                                 "capacity": 30, "cps": 20}])
 ONE_SHOT = {"demo"}  # runs once and exits 0: never restarted
 SIMULATORS = {
-    "switch-sim": "python -m sim.switch --port 8021 --password ClueCon --time-scale 0.2",
+    # It posts CDRs to the dialer as mod_json_cdr does (the credentials are filled in at start).
+    "switch-sim": "python -m sim.switch --port 8021 --password ClueCon --time-scale 0.2"
+                  " --cdr-url http://127.0.0.1:8000/cdr --cdr-credentials {cdr_credentials}",
     "vc-sim": "python -m sim.connector --port 8088 --dialer-url http://127.0.0.1:8000",
 }
 
@@ -42,6 +44,9 @@ def prepare_environment(environ):
     if not environ.get("DIALER_SWITCHES"):
         environ["DIALER_SWITCHES"] = SIMULATED_SWITCH
         simulators.append("switch-sim")
+        if not environ.get("DIALER_CDR_USER"):  # the simulated switch posts CDRs with these
+            environ["DIALER_CDR_USER"] = "cdr"
+            environ["DIALER_CDR_PASSWORD"] = secrets.token_urlsafe(18)
     if not environ.get("DIALER_VC_URL"):
         environ["DIALER_VC_URL"] = "http://127.0.0.1:8088"
         simulators.append("vc-sim")
@@ -79,7 +84,8 @@ def run(environ=None):
     except ConfigError as exc:
         sys.exit(f"dialer: {exc}")
     migrate(settings.database_url)
-    processes = {name: SIMULATORS[name] for name in simulators}
+    cdr_credentials = f"{env.get('DIALER_CDR_USER', '')}:{env.get('DIALER_CDR_PASSWORD', '')}"
+    processes = {name: SIMULATORS[name].format(cdr_credentials=cdr_credentials) for name in simulators}
     processes.update(procfile_processes())
     if "switch-sim" in simulators and env.get("DIALER_DEMO", "1") != "0":
         processes["demo"] = "dialer demo"

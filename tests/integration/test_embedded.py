@@ -37,5 +37,9 @@ def test_make_run_fills_in_simulators_and_development_tokens_only_where_nothing_
     assert prepare_environment(env) == ["switch-sim", "vc-sim"]
     assert env["DIALER_API_TOKEN"] == "mine"
     assert '"port": 8021' in env["DIALER_SWITCHES"] and env["DIALER_VC_URL"] == "http://127.0.0.1:8088"
-    configured = {**env, "DIALER_SWITCHES": '[{"name": "x"}]', "DIALER_VC_URL": "http://vc"}
+    assert env["DIALER_CDR_USER"] and env["DIALER_CDR_PASSWORD"]  # the simulated switch posts CDRs
+    configured = {"DIALER_STATE_DIR": str(tmp_path), "DATABASE_URL": "postgresql://db/x", "REDIS_URL": "redis://r:1/0",
+                  "DIALER_API_TOKEN": "mine", "DIALER_CONNECTOR_TOKEN": "theirs",
+                  "DIALER_SWITCHES": '[{"name": "x"}]', "DIALER_VC_URL": "http://vc"}
     assert prepare_environment(configured) == []
+    assert "DIALER_CDR_USER" not in configured  # a real switch's CDRs are the operator's to set up
