@@ -63,6 +63,7 @@ CALL_RESULT_PATH = "/fs-message/call-result"
 BY_DIGIT = {**dict.fromkeys("012345", "NORMAL_CLEARING"), "6": "USER_BUSY", "7": "NO_ANSWER",
             "8": "CALL_REJECTED", "9": "UNALLOCATED_NUMBER"}
 CDR_USER, CDR_PASSWORD = "chaos-cdr", "chaos-cdr-password"
+CDR_RETRIES = 10
 SHOW = 10  # examples listed per finding
 
 
@@ -76,7 +77,8 @@ def parse_args(argv=None):
     parser.add_argument("--cdr", action=argparse.BooleanOptionalAction, default=True,
                         help="the switch posts CDRs to the web's POST /cdr (when both sides have it)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 600 contacts, 8 kills")
-    parser.add_argument("--capacity", type=int, default=100, help="the switch's capacity in DIALER_SWITCHES")
+    parser.add_argument("--capacity", type=int, default=50,
+                        help="the switch's capacity in DIALER_SWITCHES (50: 6,000 contacts outlast 50 kills)")
     parser.add_argument("--cps", type=int, default=200, help="the switch's calls per second in DIALER_SWITCHES")
     parser.add_argument("--time-scale", type=float, default=0.045,
                         help="the switch's time scale (0.045: answered calls last 0.3-3 s, no answer 2.7 s)")
@@ -310,10 +312,13 @@ class PrivateRedis:
         return self
 
     def _answers(self):
+        client = redis.Redis(port=self.port, socket_timeout=1)
         try:
-            return redis.Redis(port=self.port, socket_timeout=1).ping()
+            return client.ping()
         except redis.RedisError:
             return False
+        finally:
+            client.close()
 
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
@@ -460,15 +465,16 @@ def run_chaos(options, scratch, proxy, chaos, plan, started):
         time.sleep(0.2)
 
 
-def settle(options, scratch, proxy, chaos, started):
-    """Wait until every contact is final and the outbox drained, or the deadline; True when settled."""
+def settle(options, scratch, proxy, chaos, started, cdrs_done):
+    """Wait until every contact is final, the outbox drained and every CDR posted or given up, or the
+    deadline; True when settled."""
     deadline, next_report = time.monotonic() + options.deadline, 0.0
     while time.monotonic() < deadline:
         chaos.supervise()
         if time.monotonic() >= next_report:
             next_report = time.monotonic() + 5
             final = progress(scratch, proxy, chaos, options.contacts, started, "settling")
-            if final >= options.contacts and outbox_pending(scratch) == 0:
+            if final >= options.contacts and outbox_pending(scratch) == 0 and cdrs_done():
                 return True
         time.sleep(0.5)
     log(f"deadline: {options.deadline:.0f} s after the kills, not settled")
@@ -476,10 +482,30 @@ def settle(options, scratch, proxy, chaos, started):
 
 
 def cdr_support(simulator_class):
-    """(switch keyword arguments, why not) for CDRs: the simulator needs `cdr_url`."""
-    if "cdr_url" not in inspect.signature(simulator_class).parameters:
-        return None, "the switch simulator has no cdr_url option yet"
-    return {"cdr_credentials": (CDR_USER, CDR_PASSWORD)}, None
+    """(switch keyword arguments, why not) for CDRs: the simulator needs `cdr_url`. Retries cover a
+    web restart (mod_json_cdr's `retries`, 1 s apart), as a production configuration would."""
+    parameters = inspect.signature(simulator_class).parameters
+    if "cdr_url" not in parameters:
+        return None, "unavailable: the switch simulator has no cdr_url option yet"
+    options = {"cdr_credentials": f"{CDR_USER}:{CDR_PASSWORD}"}
+    if "cdr_retries" in parameters:
+        options["cdr_retries"] = CDR_RETRIES
+    return options, None
+
+
+def cdr_counts(switch):
+    """The simulator's CDR counters (queued, posted, failed, ...), or None."""
+    counts = getattr(switch, "cdr_counts", None)
+    return counts() if counts else None
+
+
+def cdrs_done(switch):
+    """Every CDR queued so far was posted or given up (True when there are no CDRs)."""
+    counts = cdr_counts(switch)
+    if not counts:
+        return True
+    return counts.get("pending", 0) == 0 and sum(counts.get(k, 0) for k in ("posted", "failed", "dropped")) \
+        >= counts.get("queued", 0)
 
 
 def web_has_cdr(fleet):
@@ -546,7 +572,7 @@ def _run(options, stack, rng, clock, base):
     chaos.spawn(*FLEET)
     wait_until(lambda: switch.stats()["subscribers"] >= 3, timeout=60, message="both listeners to subscribe")
     if cdr_options and not web_has_cdr(fleet):
-        cdr_options, cdr_note = None, "the web process has no POST /cdr yet"
+        cdr_options, cdr_note = None, "unavailable: the web process has no POST /cdr yet"
     log(f"fleet up (logs in {logs}); switch on {switch.port}, proxy on {proxy.port}, VC on {vc.url}, "
         f"Redis {scratch.redis_url}; CDRs {'on' if cdr_options else cdr_note}")
     contacts = make_contacts(options.contacts, rng)
@@ -558,9 +584,11 @@ def _run(options, stack, rng, clock, base):
     post_contacts(fleet, contacts)
     log(f"posted {len(contacts):,} contacts in {time.time() - posted_at:.1f} s")
     run_chaos(options, scratch, proxy, chaos, plan, posted_mono)
-    settled = settle(options, scratch, proxy, chaos, posted_mono)
+    settled = settle(options, scratch, proxy, chaos, posted_mono,
+                     (lambda: cdrs_done(switch)) if cdr_options else (lambda: True))
     collected = collect(scratch, switch, vc, proxy, witness, chaos, contacts, posted_at)
-    collected.update(settled=settled, cdr=bool(cdr_options), cdr_note=cdr_note, logs=logs)
+    collected.update(settled=settled, cdr=bool(cdr_options), cdr_note=cdr_note, logs=logs,
+                     cdr_counts=cdr_counts(switch) if cdr_options else None)
     fleet.stop_all()
     collected["leftovers"] = chaos.leftovers()
     return collected
@@ -625,6 +653,7 @@ class Report:
     settled: bool
     cdr: bool
     cdr_note: str | None
+    cdr_counts: dict | None
     logs: Path
     leftovers: list
     failures: dict = field(default_factory=dict)
@@ -650,9 +679,9 @@ class Report:
         self.vc_messages()
         self.line("outbox", ", ".join(f"{k} {n:,}" for k, n in sorted(self.outbox.items())) or "empty")
         self.line("calls live at the switch", f"{self.live_calls} (at the end)")
-        cdr_stats = {k: v for k, v in self.switch_stats.items() if "cdr" in k.lower()}
-        self.line("CDRs", ("on" + (f": {cdr_stats}" if cdr_stats else "")) if self.cdr
-                  else f"unavailable: {self.cdr_note}")
+        counts = ", ".join(f"{k} {v:,}" for k, v in (self.cdr_counts or {}).items() if isinstance(v, int)
+                           and not isinstance(v, bool))
+        self.line("CDRs", f"on: {counts}" if self.cdr else self.cdr_note)
         self.line("left running", ", ".join(f"{n} (pgid {p})" for n, p in self.leftovers) or "nothing")
         self.line("fleet logs", str(self.logs))
         failing = {k: v for k, v in self.failures.items() if v}
