@@ -78,19 +78,27 @@ def deliver_due(session, vc, limit=100):
     A message waits while an earlier one of its contact waits for a retry or is dead. Each message
     is committed as delivered right after the VC took it, so a deliverer killed mid-batch resends
     at most that one (the VC can drop it by its Idempotency-Key). Stops at the first failure: when
-    the VC is down, the rest would fail the same way. Waits while another deliverer is at work
-    (the lock is its connection's, freed at once if its process dies), then sends what is due.
+    the VC is down, the rest would fail the same way. Returns (0, 0) at once while another
+    deliverer is at work (the lock is its connection's, freed at once if its process dies): that
+    one looks again for due messages when it is done (`has_due`).
     """
     with session.get_bind().connect() as lock:
-        lock.execute(text("SET lock_timeout = '60s'"))
-        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": DELIVERER_LOCK})
+        if not lock.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": DELIVERER_LOCK}).scalar():
+            lock.rollback()
+            return 0, 0
         try:
             return _deliver(session, vc, session.execute(DUE_SQL, {"limit": limit}).scalars().all())
         finally:
             session.rollback()
             lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": DELIVERER_LOCK})
-            lock.execute(text("RESET lock_timeout"))
             lock.commit()
+
+
+def has_due(session):
+    """Is a message due now (asked after a delivery, once its lock is released)?"""
+    found = session.execute(DUE_SQL, {"limit": 1}).first() is not None
+    session.rollback()
+    return found
 
 
 def _deliver(session, vc, message_ids):

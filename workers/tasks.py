@@ -117,9 +117,12 @@ def deliver_outbox():
     rt = runtime()
     rt.redis.delete(DELIVERY_REQUESTED)  # what is recorded from now on asks for a new delivery
     with rt.sessions() as session:
-        delivered, _failed = outbox.deliver_due(session, rt.vc, limit=outbox.DELIVERY_BATCH)
-    if delivered == outbox.DELIVERY_BATCH:
-        request_delivery(rt)  # a full batch: there may be more due
+        delivered, failed = outbox.deliver_due(session, rt.vc, limit=outbox.DELIVERY_BATCH)
+        # Delivered some and the VC is up: what was written meanwhile (its own request may have
+        # found this deliverer at work), or the rest of a full batch, goes now, not at the beat.
+        again = delivered and not failed and outbox.has_due(session)
+    if again:
+        request_delivery(rt)
     return delivered
 
 
