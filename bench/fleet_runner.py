@@ -27,7 +27,7 @@ from dialer.db import make_engine, migrate
 from dialer.embedded import apply_embedded_defaults, drop_database, ensure_database, state_dir, with_database
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ("outbox", "call_attempts", "contacts", "campaigns")
+TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "call_events")
 REDIS_DB = 2  # never the fleet's own 0 or the tests' 1
 PROFILE_RATE = 100  # py-spy samples per second
 
