@@ -189,6 +189,8 @@ class OriginateProxy:
                  asyncio.ensure_future(self._pump(up_reader, writer, None))]
         try:
             await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            pass  # stop(): the connection is closed below, and nothing is left to report
         finally:
             for pump in pumps:
                 pump.cancel()
