@@ -76,9 +76,9 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cdr", action=argparse.BooleanOptionalAction, default=True,
                         help="the switch posts CDRs to the web's POST /cdr (when both sides have it)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 600 contacts, 8 kills")
-    parser.add_argument("--capacity", type=int, default=35,
-                        help="the switch's capacity in DIALER_SWITCHES (35: dialing 6,000 contacts outlasts 50 kills)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 600 contacts, 8 kills, capacity 20")
+    parser.add_argument("--capacity", type=int, default=None,
+                        help="the switch's capacity in DIALER_SWITCHES (35, --quick 20: dialing outlasts the kills)")
     parser.add_argument("--cps", type=int, default=200, help="the switch's calls per second in DIALER_SWITCHES")
     parser.add_argument("--time-scale", type=float, default=0.045,
                         help="the switch's time scale (0.045: answered calls last 0.3-3 s, no answer 2.7 s)")
@@ -87,6 +87,8 @@ def parse_args(argv=None):
     options = parser.parse_args(argv)
     if options.quick:
         options.contacts, options.kills = 600, 8
+    if options.capacity is None:
+        options.capacity = 20 if options.quick else 35
     low, _, high = options.interval.partition("-")
     options.interval = (float(low), float(high or low))
     return options
