@@ -27,7 +27,8 @@ USER_AGENT = "freeswitch-json/1.0"
 
 
 class CdrPoster:
-    def __init__(self, url, credentials=None, retries=2, delay=1.0, timeout=5.0, spool=None):
+    def __init__(self, url, credentials=None, retries=2, delay=1.0, timeout=5.0, spool=None,
+                 queue_capacity=QUEUE_CAPACITY):
         target = urlsplit(url)
         if target.scheme not in ("http", "https") or not target.hostname:
             raise ValueError(f"CDR url must be http:// or https://host/...: {url!r}")
@@ -40,7 +41,7 @@ class CdrPoster:
         if self.spool:
             self.spool.mkdir(mode=0o750, parents=True, exist_ok=True)  # at module load, as FreeSWITCH does
         self.enabled = True
-        self._queue = queue.Queue(QUEUE_CAPACITY)
+        self._queue = queue.Queue(queue_capacity)
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(("queued", "posted", "failed", "spooled", "dropped", "attempts"), 0)
@@ -51,12 +52,15 @@ class CdrPoster:
             thread.start()
 
     def call_ended(self, call_uuid, hangup_event):
-        """Queue the CDR of an ended call; never blocks (a full queue drops it, logged and counted)."""
+        """Queue the CDR of an ended call; never blocks. A full queue writes it straight to the spool,
+        as mod_json_cdr does ("Unable to push cdr to queue", then backup_cdr); without a spool it is
+        dropped, logged and counted."""
         try:
             self._queue.put_nowait((call_uuid, hangup_event))
         except queue.Full:
-            self._count("dropped")
-            log.error("cdr queue full, dropped uuid=%s", call_uuid)
+            log.warning("Unable to push cdr to queue uuid=%s", call_uuid)
+            if self.spool is None or not self._spool(call_uuid, cdr_body(hangup_event)):
+                self._count("dropped")
             return
         self._count("queued")
 
@@ -104,15 +108,21 @@ class CdrPoster:
         self._count("failed")
         if self.spool is None:
             return log.error("Unable to post to web server uuid=%s", call_uuid)
+        self._spool(call_uuid, body)
+
+    def _spool(self, call_uuid, body):
+        """Write the CDR to err-log-dir as `a_<uuid>.cdr.json`; True when it was written."""
         path = self.spool / f"a_{call_uuid}.cdr.json"
         partial = path.with_name(f".{path.name}.partial")  # so a watcher never reads half a file
         try:
             partial.write_bytes(body + b"\n")
             os.replace(partial, path)
         except OSError as error:
-            return log.error("Unable to post to web server, Error writing [%s]: %s", path, error)
+            log.error("Unable to post to web server, Error writing [%s]: %s", path, error)
+            return False
         self._count("spooled")
         log.error("Unable to post to web server, Backup file %s", path)
+        return True
 
     def _post(self, call_uuid, body):
         """One POST, headers in mod_json_cdr's order; the HTTP status, or 0 when there is none."""

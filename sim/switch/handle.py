@@ -49,6 +49,7 @@ class SwitchSimulator:
         cdr_delay=1.0,
         cdr_timeout=5.0,
         cdr_spool=None,
+        cdr_queue_capacity=1000,
     ):
         self.host, self.password = host, password
         self._port, self._control_port = port, control_port
@@ -69,6 +70,7 @@ class SwitchSimulator:
                 delay=cdr_delay,
                 timeout=cdr_timeout,
                 spool=cdr_spool,
+                queue_capacity=cdr_queue_capacity,
             )
         self._loop = None
         self._thread = None

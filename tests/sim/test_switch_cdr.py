@@ -285,3 +285,16 @@ def test_the_command_line_options_post_cdrs(receiver, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_cdr_that_finds_the_queue_full_goes_straight_to_the_spool(start_switch, receiver, tmp_path):
+    # mod_json_cdr: "Unable to push cdr to queue", then the backup file, never a lost record.
+    receiver.hold.clear()  # both posting threads stay busy with the first two CDRs
+    switch = start_switch(cdr_queue_capacity=1)
+    esl = subscribed_client(switch.port)
+    calls = [place_call(esl, "1006")[0] for _ in range(4)]
+    wait_until(lambda: switch.cdr_counts()["spooled"] >= 1, message="a CDR spooled at once")
+    spooled = {path.name for path in (tmp_path / "cdr-errors").iterdir()}
+    assert spooled & {f"a_{call_uuid}.cdr.json" for call_uuid in calls}
+    assert switch.cdr_counts()["dropped"] == 0
+    receiver.hold.set()
