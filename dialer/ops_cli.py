@@ -100,7 +100,31 @@ def requeue_command(campaign_id, results):
     click.echo(f"requeued {changed} contact(s) of {campaign_id} ({', '.join(results)})")
 
 
-COMMANDS = (run_command, migrate_command, services, outbox, requeue_command)
+@click.group("cdr")
+def cdr():
+    """Call detail records of the switches' mod_json_cdr."""
+
+
+@cdr.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+def cdr_import(paths):
+    """Record CDRs the switch could not post (its err-log-dir files `a_<uuid>.cdr.json`, or folders of
+    them), as if posted to /cdr: the workers record the results; ones already known change nothing."""
+    from dialer.cdr_files import import_cdr_files
+
+    engine, sessions = open_sessions()
+    with sessions() as session:
+        summary = import_cdr_files(session, paths, os.environ.get("DIALER_INSTANCE", "dialer") or "dialer")
+    engine.dispose()
+    click.echo(f"{summary.new} new, {summary.known} already known, {summary.not_ours} not calls of this dialer, "
+               f"{len(summary.bad)} unreadable")
+    for path, reason in summary.bad:
+        click.echo(f"  {path}: {reason}", err=True)
+    if summary.bad:
+        raise SystemExit(1)
+
+
+COMMANDS = (run_command, migrate_command, services, outbox, requeue_command, cdr)
 
 
 @click.command("demo")
