@@ -30,6 +30,7 @@ when the switch reported the result, or CDRs were on), non-final contacts or out
 import argparse
 import asyncio
 import inspect
+import logging
 import os
 import random
 import signal
@@ -37,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import uuid
@@ -78,7 +80,7 @@ def parse_args(argv=None):
                         help="the switch posts CDRs to the web's POST /cdr (when both sides have it)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 600 contacts, 8 kills, capacity 20")
     parser.add_argument("--capacity", type=int, default=None,
-                        help="the switch's capacity in DIALER_SWITCHES (35, --quick 20: dialing outlasts the kills)")
+                        help="the switch's capacity in DIALER_SWITCHES (30, --quick 20: dialing outlasts the kills)")
     parser.add_argument("--cps", type=int, default=200, help="the switch's calls per second in DIALER_SWITCHES")
     parser.add_argument("--time-scale", type=float, default=0.045,
                         help="the switch's time scale (0.045: answered calls last 0.3-3 s, no answer 2.7 s)")
@@ -88,7 +90,7 @@ def parse_args(argv=None):
     if options.quick:
         options.contacts, options.kills = 600, 8
     if options.capacity is None:
-        options.capacity = 20 if options.quick else 35
+        options.capacity = 20 if options.quick else 30
     low, _, high = options.interval.partition("-")
     options.interval = (float(low), float(high or low))
     return options
@@ -374,6 +376,7 @@ class Chaos:
     def __init__(self, fleet, private_redis, rng):
         self.fleet, self.redis, self.rng = fleet, private_redis, rng
         self.kills = Counter()
+        self.timeline = []  # (wall time, kind) of every kill
         self.exits = []  # (name, returncode, last log line)
         self.failed_restarts = Counter()
         self.owners = {}  # process group id -> fleet name
@@ -399,6 +402,7 @@ class Chaos:
         if kind == REDIS:
             self.redis.kill()
         self.kills[kind] += 1
+        self.timeline.append((time.time(), kind))
         pause = self.rng.uniform(0.2, 1.5)
         log(f"kill {sum(self.kills.values())}: {kind}; restart in {pause:.1f} s")
         time.sleep(pause)
@@ -545,6 +549,7 @@ def _run(options, stack, rng, clock, base):
     from tests.e2e.fleet import Fleet
 
     logs = Path(tempfile.mkdtemp(prefix="bench-chaos-"))
+    _log_to_file(logging.getLogger("sim"), logs / "switch.log")  # e.g. the CDR poster's retries
     private_redis = None
     if not os.environ.get("REDIS_URL"):
         (logs / "redis").mkdir()
@@ -598,6 +603,14 @@ def _run(options, stack, rng, clock, base):
     return collected
 
 
+def _log_to_file(logger, path):
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def _interrupted(signum, frame):
     raise KeyboardInterrupt
 
@@ -613,7 +626,10 @@ def collect(scratch, switch, vc, proxy, witness, chaos, contacts, posted_at):
     for connection in proxy.connections:
         connection.owner = chaos.owner_of(connection.pgid) if connection.pgid else "?"
     rows = scratch.rows("SELECT id, status, call_result, attempts, status_changed_at FROM contacts")
-    attempts = dict(scratch.rows("SELECT contact_id, count(*) FROM call_attempts GROUP BY contact_id"))
+    attempts = defaultdict(list)
+    for attempt in scratch.rows("SELECT contact_id, attempt, created_at, dial_time, job_status, hangup_cause, "
+                                "result_source FROM call_attempts ORDER BY id"):
+        attempts[attempt.contact_id].append(attempt)
     last_final = max((r.status_changed_at for r in rows if r.status in FINAL), default=None)
     return dict(
         contacts={c["id"]: c for c in contacts},
@@ -631,6 +647,11 @@ def collect(scratch, switch, vc, proxy, witness, chaos, contacts, posted_at):
         kills=Counter(chaos.kills),
         exits=list(chaos.exits),
         failed_restarts=Counter(chaos.failed_restarts),
+        timeline=list(chaos.timeline),
+        posted_at=posted_at,
+        harness_cpu=sum(psutil.Process().cpu_times()[:2]),
+        wall=time.time() - posted_at,
+        load=os.getloadavg()[0],
     )
 
 
@@ -654,10 +675,15 @@ class Report:
     kills: Counter
     exits: list
     failed_restarts: Counter
+    timeline: list
+    posted_at: float
     settled: bool
     cdr: bool
     cdr_note: str | None
     cdr_counts: dict | None
+    harness_cpu: float
+    wall: float
+    load: float
     logs: Path
     leftovers: list
     failures: dict = field(default_factory=dict)
@@ -667,6 +693,7 @@ class Report:
         self.line("contacts", f"{len(self.contacts):,} ({self._by_status()})")
         kills = sum(self.kills.values())
         self.line("kills", f"{kills}: " + ", ".join(f"{k} {n}" for k, n in self.kills.most_common()))
+        self._wrapped("at", [f"+{at - self.posted_at:.0f} s {kind}" for at, kind in self.timeline])
         exits = Counter(name for name, _, _ in self.exits)
         self.line("exits on their own", ", ".join(f"{k} {n}" for k, n in exits.most_common()) or "none")
         for name, code, last in self.exits[:SHOW]:
@@ -686,6 +713,8 @@ class Report:
         counts = ", ".join(f"{k} {v:,}" for k, v in (self.cdr_counts or {}).items() if isinstance(v, int)
                            and not isinstance(v, bool))
         self.line("CDRs", f"on: {counts}" if self.cdr else self.cdr_note)
+        self.line("CPU", f"{self.harness_cpu:.0f} s in this process (switch simulator, proxy, witness) over "
+                  f"{self.wall:.0f} s from the first post ({os.cpu_count()} cores); load average {self.load:.1f}")
         self.line("left running", ", ".join(f"{n} (pgid {p})" for n, p in self.leftovers) or "nothing")
         self.line("fleet logs", str(self.logs))
         failing = {k: v for k, v in self.failures.items() if v}
@@ -702,6 +731,22 @@ class Report:
     @staticmethod
     def detail(text):
         print(f"      {text}")
+
+    def _wrapped(self, head, items, width=104):
+        for index, line in enumerate(textwrap.wrap(", ".join(items), width - len(head) - 1)):
+            self.detail(f"{head if index == 0 else ' ' * len(head)} {line}")
+
+    def _attempts(self, contact_id):
+        """The contact's attempt rows, briefly: created and dialed (s from the first post), job, cause, source."""
+        def since(stamp):
+            return f"+{stamp.timestamp() - self.posted_at:.1f}" if stamp else "-"
+
+        rows = self.attempt_rows.get(contact_id, [])
+        seen = sum(1 for o in self.originates if o.contact == contact_id)
+        return (f"originates seen {seen}; attempt rows: " + "; ".join(
+            f"#{a.attempt} created {since(a.created_at)} dialed {since(a.dial_time)} job {a.job_status or '-'} "
+            f"cause {a.hangup_cause or '-'} from {a.result_source or '-'}" for a in rows)) if rows else \
+            f"originates seen {seen}; no attempt row"
 
     def _by_status(self):
         counts = Counter(row.status for row in self.stored.values())
@@ -727,8 +772,8 @@ class Report:
             stored = self.stored.get(contact)
             times = ", ".join(f"+{o.at:.1f} s by {self._who(o)}" for o in found)
             self.detail(f"{contact} attempt {attempt}: {len(found)} originates ({times}); stored "
-                        f"{stored.status if stored else '?'} {stored.call_result if stored else ''}, "
-                        f"{self.attempt_rows.get(contact, 0)} attempt rows")
+                        f"{stored.status if stored else '?'} {stored.call_result if stored else ''}; "
+                        f"{self._attempts(contact)}")
 
     def _truth(self):
         """contact -> the switch's last result for it (a hangup cause, or the -ERR of a refused originate)."""
@@ -739,13 +784,13 @@ class Report:
 
     def lost_results(self):
         truth = self._truth()
-        lost, unknowable, no_result, digit_differs = [], [], Counter(), 0
+        lost, unknowable, no_result, digit_differs = [], [], [], 0
         for contact_id, row in self.stored.items():
             if row.status not in FINAL:
                 continue
             found = truth.get(contact_id)
             if found is None:
-                no_result[row.call_result] += 1
+                no_result.append((contact_id, row))
                 continue
             if found.cause != BY_DIGIT[self.contacts[contact_id]["customer_number"][-1]]:
                 digit_differs += 1
@@ -759,13 +804,16 @@ class Report:
         for contact_id, row, found in (lost + unknowable)[:SHOW]:
             self.detail(f"{contact_id}: stored {row.status} {row.call_result}; switch {found.kind} {found.cause} at "
                         f"+{found.at:.1f} s with {found.subscribers} listeners subscribed; "
-                        f"{self.attempt_rows.get(contact_id, 0)} attempt rows")
+                        f"{self._attempts(contact_id)}")
         stored_lost = [(cid, row) for cid, row in self.stored.items() if row.call_result == "LOST"]
         with_result = sum(1 for cid, _ in stored_lost if cid in truth)
         self.line("stored LOST", f"{len(stored_lost)} ({with_result} where the switch reported a result: lost "
                   f"results above; {len(stored_lost) - with_result} with no result at the switch)")
         if no_result:
-            self.line("final with no result at the switch", ", ".join(f"{k} {n}" for k, n in no_result.items()))
+            counts = Counter(row.call_result for _, row in no_result)
+            self.line("final, no result at the switch", ", ".join(f"{k} {n}" for k, n in counts.most_common()))
+            for contact_id, row in no_result[:SHOW]:
+                self.detail(f"{contact_id}: stored {row.status} {row.call_result}; {self._attempts(contact_id)}")
         self.line("switch outcomes unlike the digit", f"{digit_differs} (refusals, calls cut; not an error)")
 
     def not_final(self):
@@ -777,7 +825,8 @@ class Report:
         never = f"; {missing} never stored" if missing else ""
         self.line("not final at the deadline", f"{len(waiting) + missing}" + (f" ({parts})" if parts else "") + never)
         for contact_id, row in waiting[:SHOW]:
-            self.detail(f"{contact_id}: {row.status} since {row.status_changed_at:%H:%M:%S}, {row.attempts} attempts")
+            self.detail(f"{contact_id}: {row.status} since {row.status_changed_at:%H:%M:%S}; "
+                        f"{self._attempts(contact_id)}")
 
     def vc_messages(self):
         per_contact = defaultdict(list)
