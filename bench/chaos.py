@@ -397,8 +397,12 @@ class Chaos:
 
     def kill(self, kind):
         names = {BOTH_LISTENERS: ("listener", "listener2"), REDIS: ()}.get(kind, (kind,))
+        for name in names:  # at once: both listeners die together, not one after the other has exited
+            process = self.fleet.processes.get(name)
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
         for name in names:
-            self.fleet.stop(name, signal.SIGKILL)
+            self.fleet.stop(name, signal.SIGKILL)  # reaps it
         if kind == REDIS:
             self.redis.kill()
         self.kills[kind] += 1
