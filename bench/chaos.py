@@ -871,11 +871,16 @@ class Report:
 
 
 def _out_of_order(messages):
-    highest, late = 0, 0
+    """Messages received after a higher sequence of the same contact. A redelivery (a message id
+    already received) is not news to a VC that drops it by its Idempotency-Key: counted as a
+    duplicate above, not here."""
+    highest, late, seen = 0, 0, set()
     for message in messages:  # in the order the VC received them
         sequence = message["body"].get("sequence")
-        if not isinstance(sequence, int):
+        message_id = message["body"].get("messageId") or message["body"].get("id")
+        if not isinstance(sequence, int) or message_id in seen:
             continue
+        seen.add(message_id)
         late += sequence < highest
         highest = max(highest, sequence)
     return late

@@ -70,28 +70,43 @@ DUE_SQL = text("""
                       AND (p.status = 'dead' OR (p.status = 'pending' AND p.next_attempt_at > now())))
     ORDER BY o.id LIMIT :limit
 """)
+DELIVERED_SQL = text("""
+    UPDATE outbox SET status = 'delivered', delivered_at = now(), attempts = attempts + 1
+    WHERE id = ANY(CAST(:ids AS bigint[]))
+""")
 
 
 def deliver_due(session, vc, limit=100):
     """Deliver up to `limit` due messages in the order they were written. Returns (delivered, failed).
 
-    A message waits while an earlier one of its contact waits for a retry or is dead. Each message
-    is committed as delivered right after the VC took it, so a deliverer killed mid-batch resends
-    at most that one (the VC can drop it by its Idempotency-Key). Stops at the first failure: when
-    the VC is down, the rest would fail the same way. Returns (0, 0) at once while another
-    deliverer is at work (the lock is its connection's, freed at once if its process dies): that
-    one looks again for due messages when it is done (`has_due`).
+    A message waits while an earlier one of its contact waits for a retry or is dead. The batch is
+    locked while it is sent (a real result superseding a LOST message waits for it) and committed
+    once: a deliverer killed mid-batch has the batch sent again, in the same order, each message
+    with its Idempotency-Key for the VC to drop. Stops at the first failure: when the VC is down,
+    the rest would fail the same way. Returns (0, 0) at once while another deliverer is at work
+    (the lock is its transaction's, freed at once if its process dies): that one looks again for
+    due messages when it is done (`has_due`).
     """
-    with session.get_bind().connect() as lock:
-        if not lock.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": DELIVERER_LOCK}).scalar():
-            lock.rollback()
-            return 0, 0
+    if not session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": DELIVERER_LOCK}).scalar():
+        session.rollback()
+        return 0, 0
+    ids = session.execute(DUE_SQL, {"limit": limit}).scalars().all()
+    messages = session.execute(
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id).with_for_update()
+    ).scalars().all() if ids else []
+    sent, failed = [], 0
+    for message in messages:
         try:
-            return _deliver(session, vc, session.execute(DUE_SQL, {"limit": limit}).scalars().all())
-        finally:
-            session.rollback()
-            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": DELIVERER_LOCK})
-            lock.commit()
+            vc.post(message.path, message.body, message_id=message.id)
+        except VcUnavailable as exc:
+            _failed(session, message, str(exc))
+            failed = 1
+            break
+        sent.append(message.id)
+    if sent:
+        session.execute(DELIVERED_SQL, {"ids": sent})
+    session.commit()
+    return len(sent), failed
 
 
 def has_due(session):
@@ -99,31 +114,6 @@ def has_due(session):
     found = session.execute(DUE_SQL, {"limit": 1}).first() is not None
     session.rollback()
     return found
-
-
-def _deliver(session, vc, message_ids):
-    delivered = failed = 0
-    for message_id in message_ids:
-        # Locked while it is sent: a real result superseding a LOST message waits for this row.
-        message = session.execute(
-            select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-            .with_for_update().execution_options(populate_existing=True)
-        ).scalar_one_or_none()
-        if message is None:  # superseded meanwhile
-            session.commit()
-            continue
-        try:
-            vc.post(message.path, message.body, message_id=message.id)
-        except VcUnavailable as exc:
-            _failed(session, message, str(exc))
-            session.commit()
-            failed += 1
-            break
-        message.status, message.delivered_at = "delivered", func.now()
-        message.attempts += 1
-        session.commit()
-        delivered += 1
-    return delivered, failed
 
 
 def _failed(session, message, error):
