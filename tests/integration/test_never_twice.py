@@ -5,7 +5,7 @@ testing found them (issue 8), so each sequence runs the same way every time."""
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from dialer import states
 from dialer.config import SwitchConfig
@@ -121,7 +121,9 @@ def listeners():
 
 def inbox_rows(session):
     session.expire_all()
-    return session.execute(select(CallEvent).order_by(CallEvent.id)).scalars().all()
+    rows = session.execute(select(CallEvent).order_by(CallEvent.id)).scalars().all()
+    session.commit()  # holds no lock on the table afterwards
+    return rows
 
 
 def test_a_result_whose_task_was_lost_between_listener_and_worker_is_recorded_by_the_sweep(
@@ -192,3 +194,28 @@ def test_a_real_result_that_arrives_while_reconcile_waits_out_the_grace_wins(rt,
     ended = contact(session, contact_id)
     assert ended.call_result == "USER_BUSY"
     assert [m.body["callResult"] for m in outbox(session, contact_id)] == ["USER_BUSY"]
+
+
+def test_a_listener_whose_inbox_write_fails_keeps_the_results_and_writes_them_once_it_can(
+        rt, session, engine, caplog):
+    call = Call("c-1", "camp-1", "call-1", "job-1")
+    with engine.begin() as connection:  # the database refuses the write, as while it restarts
+        connection.execute(text("""
+            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'database unavailable (test)'; END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON call_events FOR EACH ROW EXECUTE FUNCTION refuse();
+        """))
+    publish = publisher(rt.settings.database_url, rt.settings.redis_url)
+    writing = threading.Thread(target=publish, args=([to_message(hangup(call, "USER_BUSY"))],), daemon=True)
+    try:
+        writing.start()
+        wait_for(lambda: sum("inbox_write_failed" in r.getMessage() for r in caplog.records) >= 2,
+                 message="the listener to retry the write")
+        assert inbox_rows(session) == []
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER refuse ON call_events; DROP FUNCTION refuse()"))
+    writing.join(timeout=10)
+
+    assert not writing.is_alive()
+    assert [(row.kind, row.key) for row in inbox_rows(session)] == [("hangup", "call-1")]
