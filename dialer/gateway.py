@@ -1,7 +1,8 @@
-"""A gateway's state from `api sofia status gateway <name>`, asked once per gateway per tick."""
+"""A gateway's state from `api sofia status gateway <name>`: asked once per gateway per tick, and
+at most about once a second per gateway across the fleet when a shared memo is given."""
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, Protocol
 
 from dialer.validation import SAFE_ID_RULE, is_safe_id, require
 
@@ -43,20 +44,37 @@ def _checked(name: str) -> str:
     return require("gateway_id", name, is_safe_id, SAFE_ID_RULE)
 
 
+class StatusMemo(Protocol):
+    """Statuses known recently, shared by the fleet (workers/runtime.py keeps them in Redis for
+    about a second; a GATEWAY_DOWN or INVALID_GATEWAY job result forgets one at once)."""
+
+    def get(self, name: str) -> GatewayStatus | None: ...
+
+    def put(self, name: str, status: GatewayStatus) -> None: ...
+
+
 class GatewayCache:
     """Gateway statuses for one tick: each gateway is asked about once.
 
     `fetch(name)` returns the api body for `status_command(name)`. Build a new cache each tick,
-    so a gateway that goes down is seen on the next one. Errors from `fetch` (switch unreachable)
-    propagate and are not cached.
+    so a gateway that goes down is seen on the next one. With a `memo`, a status it holds is used
+    instead of asking the switch, and what the switch says is put there. Errors from `fetch`
+    (switch unreachable) propagate and are not cached.
     """
 
-    def __init__(self, fetch: Callable[[str], str]):
+    def __init__(self, fetch: Callable[[str], str], memo: StatusMemo | None = None):
         self._fetch = fetch
+        self._memo = memo
         self._statuses: dict[str, GatewayStatus] = {}
 
     def status(self, name: str) -> GatewayStatus:
         if name not in self._statuses:
             # A hostile name is rejected before it can reach an api command.
-            self._statuses[name] = parse_gateway_status(self._fetch(_checked(name)))
+            checked = _checked(name)
+            known = self._memo.get(checked) if self._memo else None
+            if known is None:
+                known = parse_gateway_status(self._fetch(checked))
+                if self._memo:
+                    self._memo.put(checked, known)
+            self._statuses[name] = known
         return self._statuses[name]

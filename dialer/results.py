@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 LOST = "LOST"  # closed by reconcile: the call was gone and no result had been recorded
 NOT_ANSWERED_REASON = "customer did not answer"
+GATEWAY_REFUSALS = ("GATEWAY_DOWN", "INVALID_GATEWAY")
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Recorded:
     retry: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     messages: int = 0
+    # (switch, gateway) a job result said is down or unknown: a status remembered as UP is stale
+    gateways_refused: set = field(default_factory=set)
 
     @property
     def freed_slots(self):
@@ -176,6 +179,8 @@ def _job_result(session, settings, result, recorded):
         return
     if contact.status == states.ENDED:  # closed as LOST: this is what really happened
         _replace_lost(session, [contact.id])
+    if result.cause in GATEWAY_REFUSALS:
+        recorded.gateways_refused.add((attempt.switch_name, contact.gateway_id))
     attempt.hangup_cause, attempt.result_source = result.cause, "job"
     contact.missing_since = None
     if outcome == events.FAILED:

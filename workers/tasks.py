@@ -9,6 +9,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from dialer import agents, allocator, dialing, inbox, outbox
 from dialer import reconcile as reconciling
 from dialer.expire import expire_contacts
+from workers.gateway_memo import RedisGatewayMemo, forget_refused
 from workers.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def originate(switch_name, contact_ids):
 def _originate(rt, switch_name, contact_ids):
     with rt.sessions() as session:
         outcome = dialing.dial_ivr_contacts(session, rt.switches.get(switch_name), rt.settings,
-                                            switch_name, contact_ids)
+                                            switch_name, contact_ids, RedisGatewayMemo(rt.redis, switch_name))
     if outcome.failed or outcome.retry:
         log.info("task=originate switch=%s dialed=%d failed=%s retry=%d", switch_name,
                  len(outcome.dialed), outcome.failed, len(outcome.retry))
@@ -83,6 +84,7 @@ def _record_inbox(rt):
             session.commit()
         messages += taken.recorded.messages
         freed += taken.recorded.freed_slots
+        forget_refused(rt.redis, taken.recorded.gateways_refused)
         if taken.rows < inbox.BATCH:
             break
     if messages:

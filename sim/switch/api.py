@@ -15,6 +15,7 @@ READY = "FreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64
 def run(switch, command):
     """The response body of `command` (everything after `api `)."""
     name, _, args = command.strip().partition(" ")
+    switch.api_counts[" ".join(command.split()[:2])] += 1  # e.g. "sofia status", for tests and benches
     handler = COMMANDS.get(name.lower())
     if handler is None:
         return f"-ERR {name} Command not found!\n"

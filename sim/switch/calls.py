@@ -8,6 +8,7 @@ synchronously, which render them lazily and batch their writes.
 import socket
 import time
 import uuid as uuid_module
+from collections import Counter
 
 from sim.switch import events, outcomes
 from sim.switch.admission import GatewayCounts, Limits, OriginateRecord
@@ -34,6 +35,7 @@ class Switch:
         self.shapes = load_shapes()
         self.calls = {}
         self.originates = []
+        self.api_counts = Counter()  # api/bgapi commands by their first two words
         self.listeners = set()
         self.started = time.time()
         self.sessions_since_start = 0
@@ -213,6 +215,7 @@ class Switch:
         self.calls.clear()
         self.peak = 0
         self.originates.clear()
+        self.api_counts.clear()
         self.model.overrides.clear()
         self.gateways = dict(gateways)
         self.limits = Limits(max_sessions, sps)

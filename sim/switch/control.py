@@ -32,6 +32,7 @@ def stats(server):
         "sps": switch.limits.sps,
         "frozen": server.frozen,
         "cdr": switch.cdr.counts() if switch.cdr else None,
+        "api_commands": dict(switch.api_counts),
     }
 
 

@@ -185,9 +185,9 @@ class SwitchSimulator:
 
     def reset(self):
         """Back to the configured state between tests, without a word on the wire: calls vanish,
-        `originates` and outcome overrides are cleared, gateways and limits restored, the switch
-        unfrozen and listening, CDR posting on if configured (its counts go on). Connected clients
-        stay connected and subscribed."""
+        `originates`, api command counts and outcome overrides are cleared, gateways and limits
+        restored, the switch unfrozen and listening, CDR posting on if configured (its counts go on).
+        Connected clients stay connected and subscribed."""
 
         async def apply():
             self.server.freeze(False)

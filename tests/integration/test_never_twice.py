@@ -8,20 +8,15 @@ import pytest
 from sqlalchemy import select, text
 
 from dialer import states
-from dialer.config import SwitchConfig
 from dialer.esl import EslClient
 from dialer.event_messages import to_message
 from dialer.listener import EventPump
 from dialer.models import CallEvent
 from dialer.results import LOST
-from sim.switch import SwitchSimulator
 from sim.testing import wait_for
 from tests.calls import Call, contact, hangup, outbox
-from tests.conftest import make_settings
 from tests.factories import add_contacts
-from workers import runtime as runtimes
 from workers import tasks
-from workers.app import celery_app
 from workers.listener import publisher
 
 BUSY = "1006"  # the simulator's busy number: the call ends USER_BUSY at once
@@ -29,24 +24,6 @@ BUSY = "1006"  # the simulator's busy number: the call ends USER_BUSY at once
 
 class WorkerKilled(BaseException):
     """SIGKILL at this point: nothing after it runs, nothing is committed."""
-
-
-@pytest.fixture
-def switch():
-    with SwitchSimulator(port=0, time_scale=0.001) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def rt(switch, database_url, redis_url, session_factory):
-    switches = (SwitchConfig("sw1", "127.0.0.1", switch.port, "ClueCon", 10, 100.0),)
-    settings = make_settings(database_url, redis_url, switches=switches, reconcile_grace_seconds=0.5)
-    runtime = runtimes.Runtime(settings)
-    runtimes.use_runtime(runtime)
-    celery_app.conf.broker_url = redis_url  # the tasks' own enqueues go to the test Redis
-    yield runtime
-    runtimes.use_runtime(None)
-    runtime.close()
 
 
 def killed_after_sending(rt, monkeypatch):

@@ -118,3 +118,37 @@ def test_a_failed_fetch_is_not_cached():
         cache.status("gw-1")
     assert cache.status("gw-1") == INVALID
     assert calls == ["gw-1", "gw-1"]
+
+
+class DictMemo:
+    """A StatusMemo in a dict (the fleet's is Redis, workers/gateway_memo.py)."""
+
+    def __init__(self, **known):
+        self.known = dict(known)
+
+    def get(self, name):
+        return self.known.get(name)
+
+    def put(self, name, status):
+        self.known[name] = status
+
+
+def test_a_status_the_memo_holds_is_used_without_asking_the_switch():
+    asked = []
+    cache = GatewayCache(asked.append, DictMemo(gw1=DOWN))
+    assert cache.status("gw1") == DOWN
+    assert asked == []
+
+
+def test_a_status_the_switch_gave_is_put_in_the_memo_for_the_fleet():
+    memo = DictMemo()
+    cache = GatewayCache(lambda name: reply("04", "api sofia status gateway gw-sipp"), memo)
+    assert cache.status("gw-sipp") == UP
+    assert memo.known == {"gw-sipp": UP}
+
+
+def test_a_hostile_gateway_name_never_reaches_the_memo_either():
+    memo = DictMemo()
+    with pytest.raises(UnsafeValue):
+        GatewayCache(lambda name: "", memo).status("gw1\n\napi hupall")
+    assert memo.known == {}
