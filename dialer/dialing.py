@@ -101,7 +101,8 @@ def _check_gateways(session, client, contacts, memo=None):
     for contact_id in outcome.retry:
         states.transition(session, contact_id, states.QUEUED, states.PENDING,
                           dial_after=func.now() + GATEWAY_RETRY, switch_name=None)
-    session.commit()
+    if outcome.failed or outcome.retry:
+        session.commit()
     return outcome
 
 

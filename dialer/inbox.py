@@ -61,11 +61,14 @@ def nudge(redis_client, send_task):
         send_task("dialer.record_inbox", queue="results")
 
 
+# Taken and marked processed in one statement; the caller's commit makes both the recording and
+# the mark stick, or neither. Rows another worker holds are skipped, never waited for.
 TAKE_SQL = text("""
-    SELECT id, body FROM call_events WHERE processed_at IS NULL
-    ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    UPDATE call_events SET processed_at = now()
+    WHERE id IN (SELECT id FROM call_events WHERE processed_at IS NULL
+                 ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING id, body
 """)
-DONE_SQL = text("UPDATE call_events SET processed_at = now() WHERE id = ANY(CAST(:ids AS bigint[]))")
 
 
 @dataclass
@@ -76,13 +79,11 @@ class Taken:
 
 def record_pending(session, settings, limit=BATCH):
     """Record up to `limit` unprocessed results, oldest first, and mark them processed; the caller
-    commits both together. Rows another worker holds are skipped, never waited for."""
-    rows = session.execute(TAKE_SQL, {"limit": limit}).all()
+    commits both together."""
+    rows = sorted(session.execute(TAKE_SQL, {"limit": limit}).all())  # in the order they arrived
     if not rows:
         return Taken(Recorded(), 0)
-    recorded = record_results(session, settings, [from_message(body) for _, body in rows])
-    session.execute(DONE_SQL, {"ids": [row_id for row_id, _ in rows]})
-    return Taken(recorded, len(rows))
+    return Taken(record_results(session, settings, [from_message(body) for _, body in rows]), len(rows))
 
 
 def unprocessed_hangups(session, call_uuids):

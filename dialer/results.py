@@ -51,17 +51,28 @@ def record_results(session, settings, results):
     return recorded
 
 
+# One statement for a batch of hangups: the attempts get their results, the contacts end (or a
+# LOST one gets its real result), and the ended contacts come back as the messages need them.
 ENDED_SQL = text("""
+    WITH e AS (
+        SELECT * FROM unnest(CAST(:contact_ids AS text[]), CAST(:uuids AS text[]), CAST(:causes AS text[]),
+                             CAST(:billsecs AS int[]), CAST(:answered_ats AS timestamptz[]),
+                             CAST(:ended_ats AS timestamptz[]), CAST(:sip_term_statuses AS text[]))
+             AS e(contact_id, uuid, cause, billsec, answered_at, ended_at, sip_term_status)
+    ), attempts AS (
+        UPDATE call_attempts a
+        SET hangup_cause = e.cause, billsec = e.billsec, answer_time = e.answered_at, hangup_time = e.ended_at,
+            sip_term_status = e.sip_term_status, result_source = 'hangup'
+        FROM e
+        WHERE a.uuid = e.uuid AND (a.hangup_cause IS NULL OR a.result_source = 'reconcile')
+    )
     UPDATE contacts c
     SET status = 'ended', status_changed_at = now(), call_result = e.cause, billsec = e.billsec,
         answer_time = e.answered_at, hangup_time = e.ended_at, missing_since = NULL
-    FROM unnest(CAST(:contact_ids AS text[]), CAST(:uuids AS text[]), CAST(:causes AS text[]),
-                CAST(:billsecs AS int[]), CAST(:answered_ats AS timestamptz[]), CAST(:ended_ats AS timestamptz[]))
-         AS e(contact_id, uuid, cause, billsec, answered_at, ended_at),
-         contacts before
+    FROM e, contacts before
     WHERE c.id = e.contact_id AND c.call_uuid = e.uuid AND before.id = c.id
       AND (c.status IN ('queued', 'dialed') OR (c.status = 'ended' AND c.call_result = :lost))
-    RETURNING c.id, before.call_result = :lost AND before.status = 'ended' AS was_lost
+    RETURNING c.*, before.call_result = :lost AND before.status = 'ended' AS was_lost
 """)
 
 # A LOST result not sent yet is not sent at all once the real one is known.
@@ -78,18 +89,6 @@ DELIVERED_LOST_SQL = text("""
     ORDER BY contact_id, id DESC
 """)
 
-ATTEMPTS_ENDED_SQL = text("""
-    UPDATE call_attempts a
-    SET hangup_cause = e.cause, billsec = e.billsec, answer_time = e.answered_at, hangup_time = e.ended_at,
-        sip_term_status = e.sip_term_status, result_source = 'hangup'
-    FROM unnest(CAST(:uuids AS text[]), CAST(:causes AS text[]), CAST(:billsecs AS int[]),
-                CAST(:answered_ats AS timestamptz[]), CAST(:ended_ats AS timestamptz[]),
-                CAST(:sip_term_statuses AS text[]))
-         AS e(uuid, cause, billsec, answered_at, ended_at, sip_term_status)
-    WHERE a.uuid = e.uuid AND (a.hangup_cause IS NULL OR a.result_source = 'reconcile')
-""")
-
-
 def _calls_ended(session, settings, results, recorded):
     if not results:
         return
@@ -101,20 +100,17 @@ def _calls_ended(session, settings, results, recorded):
         "billsecs": [r.billsec for r in latest.values()],
         "answered_ats": [r.answered_at for r in latest.values()],
         "ended_ats": [r.ended_at for r in latest.values()],
+        "sip_term_statuses": [r.sip_term_status for r in latest.values()],
+        "lost": LOST,
     }
-    rows = session.execute(ENDED_SQL, {**columns, "lost": LOST}).all()
-    ended = [contact_id for contact_id, _ in rows]
-    replaces = _replace_lost(session, [contact_id for contact_id, was_lost in rows if was_lost])
-    attempt_columns = {k: v for k, v in columns.items() if k != "contact_ids"}
-    session.execute(ATTEMPTS_ENDED_SQL, {**attempt_columns,
-                                         "sip_term_statuses": [r.sip_term_status for r in latest.values()]})
-    if not ended:
+    contacts = session.execute(ENDED_SQL, columns).all()
+    if not contacts:
         return
+    ended = [contact.id for contact in contacts]
+    replaces = _replace_lost(session, [contact.id for contact in contacts if contact.was_lost])
     answered = {r.contact_id: r.answered for r in latest.values()}
-    contacts = session.execute(select(Contact).where(Contact.id.in_(ended)).execution_options(
-        populate_existing=True)).scalars().all()
     messages = []
-    for contact in contacts:
+    for contact in contacts:  # rows with the contact's columns: what vc_messages reads
         messages.extend(_result_messages(settings, contact, answered[contact.id], replaces.get(contact.id)))
     add_messages(session, messages)
     recorded.ended.extend(ended)
