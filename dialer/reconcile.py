@@ -46,12 +46,14 @@ def reconcile(session, settings, live_calls_of):
                                                   settings.reservation_timeout_seconds)
     session.commit()
     for switch in settings.switches:
+        asked_at = session.execute(select(func.clock_timestamp())).scalar_one()
+        session.commit()
         try:
             live = live_calls_of(switch.name)
         except SwitchUnreachable:
             repairs.unreachable_switches.append(switch.name)
             continue
-        _close_vanished_calls(session, settings, switch.name, live, repairs)
+        repairs.lost += _close_vanished_calls(session, settings, switch.name, live, asked_at)
         session.commit()
     return repairs
 
@@ -67,10 +69,13 @@ def _expire_leases(session, status, seconds):
     return moved
 
 
-def _close_vanished_calls(session, settings, switch_name, live, repairs):
+def _close_vanished_calls(session, settings, switch_name, live, asked_at):
+    """Contacts dialed before the switch was asked for its calls (`asked_at`): mark those whose
+    call it did not list, close as LOST those missing for the grace; returns the ones closed."""
     dialed = session.execute(
         select(Contact.id, Contact.call_uuid, Contact.missing_since)
-        .where(Contact.status == states.DIALED, Contact.switch_name == switch_name)
+        .where(Contact.status == states.DIALED, Contact.switch_name == switch_name,
+               Contact.status_changed_at < asked_at)  # a call dialed since may not be listed yet
     ).all()
     back = [contact_id for contact_id, call_uuid, missing in dialed if missing is not None and call_uuid in live]
     gone = [(contact_id, call_uuid, missing) for contact_id, call_uuid, missing in dialed if call_uuid not in live]
@@ -86,13 +91,13 @@ def _close_vanished_calls(session, settings, switch_name, live, repairs):
             Contact.missing_since < func.now() - timedelta(seconds=settings.reconcile_grace_seconds))
     ).all()
     waiting = unprocessed_hangups(session, [call_uuid for _, call_uuid in overdue])
-    for contact_id, call_uuid in overdue:
-        if call_uuid not in waiting and _close_as_lost(session, settings, contact_id, call_uuid):
-            repairs.lost.append(contact_id)
+    lost = [contact_id for contact_id, call_uuid in overdue
+            if call_uuid not in waiting and _close_as_lost(session, settings, contact_id, call_uuid)]
     if newly_gone:
         log.info("event=calls_missing switch=%s contacts=%s", switch_name, ",".join(newly_gone))
-    if repairs.lost:
-        log.warning("event=reconciled_lost switch=%s contacts=%s", switch_name, ",".join(repairs.lost))
+    if lost:
+        log.warning("event=reconciled_lost switch=%s contacts=%s", switch_name, ",".join(lost))
+    return lost
 
 
 def _set_missing_since(session, contact_ids, value):

@@ -122,6 +122,20 @@ def test_a_call_first_found_gone_is_only_marked_missing_however_old_the_dial(ses
     assert repairs.lost == [] and outbox(session) == []
 
 
+def test_a_call_dialed_while_the_switch_was_listing_its_calls_is_not_marked_missing(
+        session, session_factory, settings):
+    [contact_id] = add_contacts(session, "camp-1", 1, status=states.QUEUED)
+
+    def listed_then_dialed(switch_name):
+        with session_factory() as worker:  # a worker dials it right after the switch answered
+            dial(worker, contact_id)
+        return set()
+
+    run(session_factory, settings, listed_then_dialed)
+
+    assert contact(session, contact_id).missing_since is None
+
+
 def test_a_call_missing_for_less_than_the_grace_is_left_dialed(session, session_factory, settings):
     call = dialed(session, missing_for=GRACE - 5)
 
