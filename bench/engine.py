@@ -8,6 +8,8 @@ switch simulator on this machine.
   refill     hangup -> next originate latency, capacity 50, one call killed every 20 ms (then every 100 ms)
   makespan   10,000 IVR contacts, capacity 200, 2 s calls: makespan / (contacts x 2 s / 200)
   agents     50 VC agents, 2,000 AGENT contacts: VC callback -> originate wait, and agent time waiting
+  steady     calls ending continuously at 100/s and 300/s (1-3 s calls): CPU ms per call of each kind of
+             fleet process, refill latency, makespan; and a makespan run at 200 x 1 s calls (bench/steady.py)
 
 Runs in a scratch database `dialer_bench_<pid>` on the (embedded) PostgreSQL server and Redis logical
 db 2; the fleet (web, worker, two listeners, beat) runs as subprocesses exactly as tests/e2e starts it,
@@ -49,7 +51,7 @@ from bench.fleet_runner import (
     warm_up,
 )
 
-PARTS = ("claim", "originate", "hangups", "refill", "makespan", "agents")
+PARTS = ("claim", "originate", "hangups", "refill", "makespan", "agents", "steady")
 
 
 @dataclass
@@ -519,6 +521,10 @@ def run_part(name, scratch, options):
         return bench_makespan(scratch, options)
     if name == "agents":
         return bench_agents(scratch, options)
+    if name == "steady":
+        from bench.steady import bench_steady
+
+        return bench_steady(scratch, options)
     raise ValueError(name)
 
 
@@ -542,6 +548,8 @@ def _fmt(value, unit):
         return f"{value:,.0f}/s"
     if unit == "ms":
         return f"{value:,.1f} ms"
+    if unit == "ms/call":
+        return f"{value:,.2f} ms"
     if unit == "x":
         return f"{value:.3f}"
     if unit == "%":
@@ -566,6 +574,10 @@ def parse_args(argv=None):
     parser.add_argument("--py-spy", default=None, help="path of py-spy (default: PATH, then /tmp/pyspy/bin)")
     parser.add_argument("--listeners", type=int, choices=(1, 2), default=2,
                         help="listeners in the originate/hangups run (2: high availability, the default)")
+    parser.add_argument("--steady-rates", type=int, nargs="+", default=None,
+                        help="steady part: calls ending per second, one run each (default 100 300; quick: 100)")
+    parser.add_argument("--steady-seconds", type=float, default=None,
+                        help="steady part: seconds of steady state measured (default 30; quick: 15)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the fleet's logs (their folder is printed)")
     options = parser.parse_args(argv)
     options.only = options.only or list(PARTS)
@@ -583,6 +595,9 @@ def parse_args(argv=None):
     options.makespan_contacts = 2000 if quick else 10_000
     options.agent_contacts = 300 if quick else 2000
     options.agent_talk = 2.0
+    options.steady_rates = options.steady_rates or ([100] if quick else [100, 300])
+    options.steady_seconds = options.steady_seconds or (15.0 if quick else 30.0)
+    options.steady_makespan_contacts = 2000 if quick else 4000
     options.timeout = 180.0
     return options
 

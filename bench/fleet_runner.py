@@ -182,14 +182,19 @@ class CpuMeter:
 
     @staticmethod
     def _cpu(pids):
-        total = 0.0
+        """Each process counted once (a group may list a parent and its children), plus what its exited
+        and reaped children used (children_user/system: PostgreSQL backends that come and go)."""
+        total, seen = 0.0, set()
         for pid in pids:
             try:
                 root = psutil.Process(pid)
                 for proc in [root, *root.children(recursive=True)]:
+                    if proc.pid in seen:
+                        continue
+                    seen.add(proc.pid)
                     try:
                         times = proc.cpu_times()
-                        total += times.user + times.system
+                        total += times.user + times.system + times.children_user + times.children_system
                     except psutil.Error:
                         pass
             except psutil.Error:
