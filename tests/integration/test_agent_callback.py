@@ -6,15 +6,8 @@ from sqlalchemy import select
 from api import create_app
 from dialer.config import SwitchConfig
 from dialer.models import Contact, OutboxMessage
-from sim.switch import SwitchSimulator
 from tests.conftest import make_settings
 from tests.factories import add_contacts
-
-
-@pytest.fixture
-def switch():
-    with SwitchSimulator(port=0, time_scale=0.001) as simulator:
-        yield simulator
 
 
 @pytest.fixture

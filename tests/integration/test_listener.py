@@ -8,14 +8,7 @@ from dialer.esl import EslClient
 from dialer.event_messages import from_message
 from dialer.events import CallEnded, JobResult
 from dialer.listener import EventPump
-from sim.switch import SwitchSimulator
 from sim.testing import wait_for
-
-
-@pytest.fixture
-def switch():
-    with SwitchSimulator(port=0, time_scale=0.001) as simulator:
-        yield simulator
 
 
 class Pump:
