@@ -109,6 +109,13 @@ def deliver_due(session, vc, limit=100):
     return len(sent), failed
 
 
+def deliverer_free(session):
+    """Is no deliverer at work right now (its lock free)?"""
+    free = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": DELIVERER_LOCK}).scalar()
+    session.rollback()
+    return free
+
+
 def has_due(session):
     """Is a message due now (asked after a delivery, once its lock is released)?"""
     found = session.execute(DUE_SQL, {"limit": 1}).first() is not None

@@ -109,7 +109,8 @@ DELIVERY_REQUESTED = "dialer:deliver-outbox-requested"
 
 
 def request_delivery(rt):
-    """Enqueue one outbox delivery, unless one is already waiting in the queue."""
+    """Enqueue an outbox delivery unless one is already queued or running: that one looks again
+    for due messages when it is done, so at busy times one delivery takes all that piled up."""
     if rt.redis.set(DELIVERY_REQUESTED, "1", nx=True, ex=30):
         deliver_outbox.delay()
 
@@ -117,14 +118,18 @@ def request_delivery(rt):
 @shared_task(name="dialer.deliver_outbox", **NEVER_GIVE_UP)
 def deliver_outbox():
     rt = runtime()
-    rt.redis.delete(DELIVERY_REQUESTED)  # what is recorded from now on asks for a new delivery
-    with rt.sessions() as session:
-        delivered, failed = outbox.deliver_due(session, rt.vc, limit=outbox.DELIVERY_BATCH)
-        # Delivered some and the VC is up: what was written meanwhile (its own request may have
-        # found this deliverer at work), or the rest of a full batch, goes now, not at the beat.
-        again = delivered and not failed and outbox.has_due(session)
-    if again:
-        request_delivery(rt)
+    try:
+        with rt.sessions() as session:
+            delivered, failed = outbox.deliver_due(session, rt.vc, limit=outbox.DELIVERY_BATCH)
+    finally:
+        rt.redis.delete(DELIVERY_REQUESTED)  # from now on what is written asks for a new delivery
+    if not failed:  # a VC that failed is tried again on its retry schedule, not at once
+        with rt.sessions() as session:
+            # What was written while this one worked: now, not at the beat's next tick. While
+            # another deliverer holds the lock, that one looks when done.
+            again = outbox.has_due(session) and (delivered or outbox.deliverer_free(session))
+        if again:
+            request_delivery(rt)
     return delivered
 
 

@@ -17,6 +17,7 @@ from dialer.outbox import (
     MAX_ATTEMPTS,
     add_message,
     deliver_due,
+    deliverer_free,
     has_due,
     requeue_dead,
     retry_delay,
@@ -277,10 +278,11 @@ def test_a_deliverer_steps_aside_at_once_while_another_is_at_work(session, engin
         other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": DELIVERER_LOCK})
         assert deliver_due(session, vc_client) == (0, 0)
         assert vc.messages() == []
+        assert not deliverer_free(session)
         other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": DELIVERER_LOCK})
         other.commit()
 
-    assert has_due(session)
+    assert deliverer_free(session) and has_due(session)
     assert deliver_due(session, vc_client) == (2, 0)
     assert not has_due(session)
 
