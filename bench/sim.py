@@ -19,6 +19,7 @@ import uuid
 import psutil
 
 from sim.switch.control import send
+from sim.testing import free_port
 
 CHANNEL_EVENTS = (
     "CHANNEL_CREATE CHANNEL_ORIGINATE CHANNEL_PROGRESS CHANNEL_ANSWER CHANNEL_HANGUP "
@@ -27,11 +28,6 @@ CHANNEL_EVENTS = (
 LONG_CALL, SHORT_CALL = "5550000", "5551000"
 REPLY = b"Reply-Text: +OK Job-UUID"
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_simulator(port, control_port):

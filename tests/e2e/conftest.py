@@ -8,8 +8,9 @@ from dialer import states
 from dialer.models import Contact
 from sim.connector.server import ConnectorSimulator
 from sim.switch import SwitchSimulator
+from sim.testing import free_port
 from tests.conftest import CONNECTOR_TOKEN, TABLES
-from tests.e2e.fleet import CDR_PASSWORD, CDR_USER, PROCESSES, Fleet, flush_redis, free_port, wait_until
+from tests.e2e.fleet import CDR_PASSWORD, CDR_USER, PROCESSES, Fleet, flush_redis, wait_until
 
 CAPACITY = 10
 

@@ -4,7 +4,6 @@ as real subprocesses, on the test database and Redis, against the simulators ove
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import redis
 import requests
 
-from sim.testing import wait_for
+from sim.testing import free_port, wait_for
 from tests.conftest import API_TOKEN, CONNECTOR_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,11 +40,6 @@ COMMANDS = {
 PROCESSES = ("web", "worker", "listener", "listener2", "beat")
 CDR_USER, CDR_PASSWORD = "cdr", "e2e-cdr-password"  # what the switch's mod_json_cdr would be given
 
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Fleet:

@@ -1,7 +1,6 @@
 """The VC simulator over real sockets, against a fake dialer that records the callbacks."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from sim.connector import ConnectorSimulator, paths
 from sim.connector import testing as vc_testing
 from sim.connector.agents import AgentPool
 from sim.connector.payload import call_details_errors, call_ids
-from sim.testing import wait_for
+from sim.testing import free_port, wait_for
 
 # The shared fixtures, bound here by assignment (an import would read as shadowed by the test arguments).
 connector = vc_testing.connector
@@ -67,11 +66,6 @@ def simulator(dialer_url, **options):
     with ConnectorSimulator(dialer_url=dialer_url, **settings) as vc:
         yield vc
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def reachable(url):

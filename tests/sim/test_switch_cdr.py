@@ -3,7 +3,6 @@ ended call, over real HTTP to a receiver here, read by dialer.cdr into what the 
 
 import http.server
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from dialer.events import parse_event
 from sim.switch import SwitchSimulator
 from sim.switch.control import send
 from sim.switch.testing import TEST_TIME_SCALE, RawEslClient, wait_until
+from sim.testing import free_port, refused
 
 REPO = Path(__file__).resolve().parents[2]
 CAPTURED = REPO / "sim" / "switch" / "captured" / "cdr"
@@ -94,19 +94,6 @@ def start_switch(receiver, tmp_path):
     for simulator in started:
         simulator.stop()
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return False
-    return True
 
 
 def subscribed_client(port):
@@ -277,7 +264,7 @@ def test_the_command_line_options_post_cdrs(receiver, tmp_path):
     command += ["--cdr-delay", "0.1", "--cdr-timeout", "5", "--cdr-spool", str(tmp_path / "spool")]
     server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: listening(esl_port), timeout=10, message="start")
+        wait_until(lambda: not refused(esl_port), timeout=10, message="start")
         call_uuid, hangup = place_call(subscribed_client(esl_port), "1006")
         wait_until(lambda: receiver.for_call(call_uuid), message="the CDR")
         assert parse_cdr(receiver.for_call(call_uuid)[0].body) == parse_event(hangup)

@@ -15,6 +15,7 @@ from sim.switch import SwitchSimulator
 from sim.switch.control import send
 from sim.switch.outbox import Outbox
 from sim.switch.testing import RawEslClient, wait_until
+from sim.testing import free_port, refused
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -24,19 +25,6 @@ def originate(esl, number="1000", gateway="gw1", call_uuid=None):
     esl.command(f"bgapi originate {{origination_uuid={call_uuid}}}sofia/gateway/{gateway}/{number} &park()")
     return call_uuid
 
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return True
-    return False
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_drop_clients_cuts_connections_without_a_notice(switch_sim, esl):
