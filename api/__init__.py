@@ -5,6 +5,7 @@ import logging
 import redis
 from flask import Flask
 
+from api.auth import check_token
 from api.errors import register_error_handlers
 from api.extensions import db
 from dialer.config import load_settings
@@ -29,6 +30,7 @@ def create_app(settings=None, celery=None):
     app.extensions["dialer_redis"] = redis.Redis.from_url(settings.redis_url, socket_timeout=2,
                                                           socket_connect_timeout=2)
     register_error_handlers(app)
+    app.before_request(check_token)
     register_blueprints(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app

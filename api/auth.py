@@ -1,29 +1,68 @@
-"""Bearer tokens on routes that change state: one for the campaign manager, one for the VC."""
+"""Bearer tokens on every route, checked before any view runs (default deny).
+
+Three tokens: the API token (campaign manager, operators) may read and change; the optional read
+token (dashboards, support staff) may only read; the connector token opens only the VC's callback.
+A view declares what it needs with `@access(...)`; one that declares nothing needs the read token
+for GET/HEAD and the API token otherwise, so a new route is never public by accident.
+"""
 
 import hmac
-from functools import wraps
 
 from flask import current_app, request
 
 from api.errors import ApiError
 
-
-def require_token(setting):
-    """Decorator: the request must carry `Authorization: Bearer <settings.<setting>>`."""
-
-    def decorate(view):
-        @wraps(view)
-        def guarded(*args, **kwargs):
-            expected = getattr(current_app.config["DIALER_SETTINGS"], setting)
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
-                raise ApiError(401, "missing or wrong bearer token")
-            return view(*args, **kwargs)
-
-        return guarded
-
-    return decorate
+PUBLIC = "public"  # health, readiness, metrics; /cdr checks its own HTTP basic credentials
+READ = "read"
+WRITE = "write"
+CONNECTOR = "connector"
 
 
-require_api_token = require_token("api_token")
-require_connector_token = require_token("connector_token")
+def access(level):
+    """Decorator: the token level a view needs (PUBLIC, READ, WRITE or CONNECTOR)."""
+
+    def mark(view):
+        view.dialer_access = level
+        return view
+
+    return mark
+
+
+def check_token():
+    """`before_request` hook: 401 without a known token, 403 with one that may not do this."""
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None:  # no such route: let Flask answer 404 (or 405)
+        return
+    level = getattr(view, "dialer_access", None) or (READ if request.method in ("GET", "HEAD") else WRITE)
+    if level == PUBLIC:
+        return
+    held = _token_level(current_app.config["DIALER_SETTINGS"], _bearer())
+    if held is None:
+        raise ApiError(401, "missing or wrong bearer token")
+    if not _allows(held, level):
+        raise ApiError(403, f"this token may not {_verb(level)}")
+
+
+def _bearer():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _token_level(settings, token):
+    if not token:
+        return None
+    for level, expected in ((WRITE, settings.api_token), (CONNECTOR, settings.connector_token),
+                            (READ, settings.read_token)):
+        if expected and hmac.compare_digest(token.encode(), expected.encode()):
+            return level
+    return None
+
+
+def _allows(held, needed):
+    if needed == CONNECTOR or held == CONNECTOR:
+        return held == needed
+    return held == WRITE or needed == READ
+
+
+def _verb(level):
+    return {READ: "read this", WRITE: "change anything", CONNECTOR: "call the connector route"}[level]

@@ -14,6 +14,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
+from api.auth import PUBLIC, access
 from api.errors import ApiError
 from api.extensions import db
 from dialer import inbox
@@ -26,6 +27,7 @@ blueprint = Blueprint("cdr", __name__)
 
 
 @blueprint.post("/cdr")
+@access(PUBLIC)  # HTTP basic credentials of the switch, checked below
 def call_detail_record():
     settings = current_app.config["DIALER_SETTINGS"]
     if not settings.cdr_user:

@@ -9,7 +9,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.auth import require_connector_token
+from api.auth import CONNECTOR, access
 from api.errors import ApiError
 from api.extensions import db
 from dialer import agents
@@ -30,7 +30,7 @@ class AgentDetails(Schema):
 
 
 @blueprint.post("/dialer-connector/agent")
-@require_connector_token
+@access(CONNECTOR)
 def agent_details():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

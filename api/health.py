@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import func, select, text
 
+from api.auth import PUBLIC, access
 from api.extensions import db
 from dialer.esl import SwitchUnreachable
 from dialer.models import Contact, OutboxMessage
@@ -11,11 +12,13 @@ blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
+@access(PUBLIC)
 def healthz():
     return jsonify({"status": "ok"})
 
 
 @blueprint.get("/readyz")
+@access(PUBLIC)
 def readyz():
     """Database (a failure is a 503 through the error handler), broker and switches."""
     db.session.execute(text("SELECT 1"))
@@ -46,6 +49,7 @@ def _switches():
 
 
 @blueprint.get("/metrics")
+@access(PUBLIC)
 def metrics():
     """Prometheus text format, computed at scrape time from the store."""
     lines = ["# HELP dialer_contacts Contacts by status.", "# TYPE dialer_contacts gauge"]

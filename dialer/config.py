@@ -57,6 +57,7 @@ class Settings:
     reconcile_grace_seconds: float = 15.0
     cdr_user: str = ""  # HTTP basic credentials of the switches' mod_json_cdr; empty = CDR intake off
     cdr_password: str = ""
+    read_token: str = ""  # optional: may read every route and change nothing
 
     @property
     def capacity(self):
@@ -102,6 +103,7 @@ def load_settings(environ=None):
         recording_url_template=env.get("DIALER_RECORDING_URL_TEMPLATE", "/recordings/{uuid}.wav"),
         instance=_safe(env, "DIALER_INSTANCE", "dialer"),
         reconcile_grace_seconds=_number(env, "DIALER_RECONCILE_GRACE_SECONDS", 15.0, minimum=0.5),
+        read_token=env.get("DIALER_READ_TOKEN", "").strip(),
         **_cdr_credentials(env),
     )
 

@@ -148,8 +148,8 @@ def demo_command(api, count):
     response = requests.post(f"{api}/contacts/bulk", json=demo_contacts(count), headers=headers, timeout=30)
     click.echo(f"demo: posted {count} contacts: HTTP {response.status_code} {response.text.strip()}")
     while True:
-        campaigns = requests.get(f"{api}/campaigns", timeout=5).json()["campaigns"]
-        ongoing = requests.get(f"{api}/calls/ongoing", timeout=5).json()
+        campaigns = requests.get(f"{api}/campaigns", headers=headers, timeout=5).json()["campaigns"]
+        ongoing = requests.get(f"{api}/calls/ongoing", headers=headers, timeout=5).json()
         progress = "  ".join(f"{c['campaign_id']}: {c['counts']['ended']} ended, {c['counts']['pending']} pending"
                              for c in campaigns)
         click.echo(f"demo: {ongoing['ongoing']} calls up  |  {progress}", nl=True)

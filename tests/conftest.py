@@ -13,6 +13,7 @@ from dialer.embedded import apply_embedded_defaults, drop_database, ensure_datab
 
 API_TOKEN = "test-api-token"
 CONNECTOR_TOKEN = "test-connector-token"
+READ_TOKEN = "test-read-token"
 TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "dialable_backlog", "call_events")
 
 
@@ -75,6 +76,7 @@ def make_settings(database_url, redis_url, **overrides):
         redis_url=redis_url,
         api_token=API_TOKEN,
         connector_token=CONNECTOR_TOKEN,
+        read_token=READ_TOKEN,
         switches=(SwitchConfig("sw1", "127.0.0.1", 8021, "ClueCon", 10, 100.0),),
         vc_url="http://127.0.0.1:8088",
         default_ivr="6666",
@@ -110,6 +112,11 @@ def client(app):
 @pytest.fixture
 def auth():
     return {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@pytest.fixture
+def read_auth():
+    return {"Authorization": f"Bearer {READ_TOKEN}"}
 
 
 @pytest.fixture

@@ -132,8 +132,8 @@ class Fleet:
         return requests.post(self.url + path, json=body, timeout=30,
                              headers={"Authorization": f"Bearer {token}"})
 
-    def get(self, path):
-        return requests.get(self.url + path, timeout=30)
+    def get(self, path, token=API_TOKEN):
+        return requests.get(self.url + path, timeout=30, headers={"Authorization": f"Bearer {token}"})
 
     def post_contacts(self, contacts):
         response = self.post("/contacts/bulk", contacts)

@@ -21,7 +21,7 @@ def stored_campaigns(session):
 def test_the_spec_example_payload_is_stored_and_read_back_field_by_field(client, auth):
     posted = client.post("/contacts", json=SPEC_EXAMPLE, headers=auth)
     assert posted.status_code == 201
-    got = client.get(f"/contacts/{SPEC_EXAMPLE['id']}")
+    got = client.get(f"/contacts/{SPEC_EXAMPLE['id']}", headers=auth)
     assert got.status_code == 200
     assert posted.get_json() == got.get_json()
     contact = got.get_json()
@@ -59,7 +59,7 @@ def test_the_spec_example_payload_is_stored_and_read_back_field_by_field(client,
 
 def test_the_flat_form_is_stored_and_read_back_field_by_field(client, auth):
     assert client.post("/contacts", json=FLAT_EXAMPLE, headers=auth).status_code == 201
-    contact = client.get(f"/contacts/{FLAT_EXAMPLE['id']}").get_json()
+    contact = client.get(f"/contacts/{FLAT_EXAMPLE['id']}", headers=auth).get_json()
     expected = {**FLAT_EXAMPLE, "start_time": "2030-01-01T09:00:00+00:00",
                 "end_time": "2030-01-01T17:00:00+00:00", "scheduled_time": "2030-01-01T08:00:00+00:00",
                 "status": "pending", "dialing_mode": None, "routing_mode": None, "resource_id": None,
@@ -80,15 +80,15 @@ def test_a_contact_is_returned_with_its_call_attempts(client, auth, session):
     session.add(CallAttempt(contact_id=FLAT_EXAMPLE["id"], attempt=1, uuid=FLAT_EXAMPLE["id"],
                             job_uuid="job-1", switch_name="sw1", kind="IVR", hangup_cause="USER_BUSY"))
     session.commit()
-    attempts = client.get(f"/contacts/{FLAT_EXAMPLE['id']}").get_json()["attempts"]
+    attempts = client.get(f"/contacts/{FLAT_EXAMPLE['id']}", headers=auth).get_json()["attempts"]
     assert len(attempts) == 1
     assert attempts[0]["uuid"] == FLAT_EXAMPLE["id"]
     assert attempts[0]["hangup_cause"] == "USER_BUSY"
     assert attempts[0]["created_at"].endswith("+00:00")
 
 
-def test_an_unknown_contact_is_a_404(client):
-    response = client.get("/contacts/no-such-contact")
+def test_an_unknown_contact_is_a_404(client, auth):
+    response = client.get("/contacts/no-such-contact", headers=auth)
     assert response.status_code == 404
     assert response.get_json() == {"error": "no contact with id 'no-such-contact'"}
 
@@ -280,7 +280,7 @@ def test_campaign_status_counts_its_contacts_in_every_status(client, auth, sessi
     one = session.scalar(select(Contact.id).where(Contact.campaign_id == "c1").limit(1))
     session.execute(update(Contact).where(Contact.id == one).values(status="ended"))
     session.commit()
-    response = client.get("/campaigns/c1")
+    response = client.get("/campaigns/c1", headers=auth)
     assert response.status_code == 200
     assert response.get_json() == {"campaign_id": "c1", "state": "running",
                                    "counts": {**dict.fromkeys(ALL_STATUSES, 0), "pending": 3, "ended": 1}}
@@ -291,13 +291,13 @@ def test_the_campaign_list_has_every_campaign_in_id_order(client, auth, session)
                 headers=auth)
     session.add(Campaign(id="c-empty", state="stopped"))
     session.commit()
-    campaigns = client.get("/campaigns").get_json()["campaigns"]
+    campaigns = client.get("/campaigns", headers=auth).get_json()["campaigns"]
     assert [(c["campaign_id"], c["state"], c["counts"]["pending"]) for c in campaigns] == [
         ("a", "running", 1), ("b", "running", 2), ("c-empty", "stopped", 0)]
     assert all(list(c["counts"]) == list(ALL_STATUSES) for c in campaigns)
 
 
-def test_an_unknown_campaign_is_a_404(client):
-    response = client.get("/campaigns/nope")
+def test_an_unknown_campaign_is_a_404(client, auth):
+    response = client.get("/campaigns/nope", headers=auth)
     assert response.status_code == 404
     assert response.get_json() == {"error": "no campaign with id 'nope'"}
