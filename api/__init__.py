@@ -8,9 +8,9 @@ from flask import Flask
 from api.auth import check_token
 from api.errors import register_error_handlers
 from api.extensions import db
+from dialer.adapters.db import sqlalchemy_url
+from dialer.adapters.switches import SwitchConnections
 from dialer.config import load_settings
-from dialer.db import sqlalchemy_url
-from dialer.switches import SwitchConnections
 
 
 def create_app(settings=None, celery=None):

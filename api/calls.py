@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, jsonify
 
 from api.extensions import db
-from dialer.controls import ongoing_calls
+from dialer.flows.controls import ongoing_calls
 
 blueprint = Blueprint("calls", __name__)
 

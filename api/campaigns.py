@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 
 from api.errors import ApiError
 from api.extensions import db
-from dialer.campaigns import campaign_status, list_campaigns
+from dialer.flows.campaigns import campaign_status, list_campaigns
 
 blueprint = Blueprint("campaigns", __name__)
 

@@ -17,10 +17,10 @@ from flask import Blueprint, current_app, jsonify, request
 from api.auth import PUBLIC, access
 from api.errors import ApiError
 from api.extensions import db
-from dialer import inbox
-from dialer.cdr import parse_cdr
-from dialer.event_messages import to_message
-from dialer.events import MalformedEvent
+from dialer.flows import inbox
+from dialer.rules.cdr import parse_cdr
+from dialer.rules.event_messages import to_message
+from dialer.rules.events import MalformedEvent
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("cdr", __name__)

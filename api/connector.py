@@ -12,8 +12,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from api.auth import CONNECTOR, access
 from api.errors import ApiError
 from api.extensions import db
-from dialer import agents
-from dialer.validation import EXTENSION, QUEUE_NAME, SAFE_ID
+from dialer.flows import agents
+from dialer.rules.validation import EXTENSION, QUEUE_NAME, SAFE_ID
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("connector", __name__)

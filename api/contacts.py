@@ -1,11 +1,11 @@
-"""Contact intake and lookup: validate, hand to dialer.intake, answer."""
+"""Contact intake and lookup: validate, hand to dialer.flows.intake, answer."""
 
 from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 
 from api.errors import ApiError
 from api.extensions import db
-from dialer.intake import error_fields, load_contact, parse_contact, parse_contacts, store_contacts
+from dialer.flows.intake import error_fields, load_contact, parse_contact, parse_contacts, store_contacts
 
 blueprint = Blueprint("contacts", __name__)
 

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 
 from api.errors import ApiError
 from api.extensions import db
-from dialer import controls
+from dialer.flows import controls
 
 blueprint = Blueprint("controls", __name__)
 

@@ -2,6 +2,6 @@
 
 from flask_sqlalchemy import SQLAlchemy
 
-from dialer.models import Base
+from dialer.adapters.models import Base
 
 db = SQLAlchemy(metadata=Base.metadata)

@@ -5,8 +5,8 @@ from sqlalchemy import func, select, text
 
 from api.auth import PUBLIC, access
 from api.extensions import db
-from dialer.esl import SwitchUnreachable
-from dialer.models import Contact, OutboxMessage
+from dialer.adapters.esl import SwitchUnreachable
+from dialer.adapters.models import Contact, OutboxMessage
 
 blueprint = Blueprint("health", __name__)
 

@@ -85,10 +85,10 @@ def end_profile(profiler):
 # 1. claim ---------------------------------------------------------------------------------------
 
 def bench_claim(scratch, options):
-    from dialer import allocator
-    from dialer.allocation import fair_share, free_slots
+    from dialer.adapters.db import make_session_factory
     from dialer.config import SwitchConfig
-    from dialer.db import make_session_factory
+    from dialer.flows import allocator
+    from dialer.rules.allocation import fair_share, free_slots
 
     n, campaigns, capacity = options.claim_contacts, 1000, 500
     ticks = options.claim_ticks
@@ -249,7 +249,7 @@ def explain_claim(sessions, allocator, switches):
     from sqlalchemy import Integer, String, bindparam
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    from dialer.allocation import fair_share
+    from dialer.rules.allocation import fair_share
 
     session = sessions()
     try:

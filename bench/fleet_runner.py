@@ -23,8 +23,8 @@ import redis
 import requests
 from sqlalchemy import text
 
-from dialer.db import make_engine, migrate
-from dialer.embedded import apply_embedded_defaults, drop_database, ensure_database, state_dir, with_database
+from dialer.adapters.db import make_engine, migrate
+from dialer.adapters.embedded import apply_embedded_defaults, drop_database, ensure_database, state_dir, with_database
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "call_events")

@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from dialer.adapters.db import make_engine, make_session_factory, migrate, transaction
+from dialer.adapters.embedded import apply_embedded_defaults, drop_database, ensure_database, with_database
 from dialer.config import Settings, SwitchConfig
-from dialer.db import make_engine, make_session_factory, migrate, transaction
-from dialer.embedded import apply_embedded_defaults, drop_database, ensure_database, with_database
-from dialer.intake import parse_contacts, store_contacts
+from dialer.flows.intake import parse_contacts, store_contacts
 
 SCRATCH = "dialer_bench_intake"
 TOKEN = "bench-token"

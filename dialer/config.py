@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from dialer.validation import HOST_RULE, SAFE_ID_RULE, is_extension, is_host, is_safe_id
+from dialer.rules.validation import HOST_RULE, SAFE_ID_RULE, is_extension, is_host, is_safe_id
 
 
 class ConfigError(Exception):

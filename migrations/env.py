@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-from dialer.models import Base
+from dialer.adapters.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,6 +1,6 @@
 """Contacts on a call, the switch's results for them, and fresh reads of what changed.
 
-`dial` leaves the rows exactly as dialer/dialing.py does after `bgapi originate`: the contact
+`dial` leaves the rows exactly as dialer/flows/dialing.py does after `bgapi originate`: the contact
 `dialed` with `call_uuid`, `switch_name`, `attempts` and `dial_time` set, and one call_attempts row
 (`uuid`, `job_uuid`, `switch_name`, `kind`, `attempt`, `dial_time` once the switch accepted the bgapi).
 """
@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, text, update
 
-from dialer import states
-from dialer.events import CallEnded, JobResult
-from dialer.models import CallAttempt, Contact, OutboxMessage
-from dialer.results import record_results
+from dialer.adapters.models import CallAttempt, Contact, OutboxMessage
+from dialer.flows.results import record_results
+from dialer.rules import states
+from dialer.rules.events import CallEnded, JobResult
 
 ENDED_AT = datetime(2026, 11, 21, 11, 21, 9, 250000, tzinfo=UTC)
 

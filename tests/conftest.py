@@ -7,9 +7,9 @@ import os
 import pytest
 from sqlalchemy import text
 
+from dialer.adapters.db import make_engine, make_session_factory, migrate
+from dialer.adapters.embedded import apply_embedded_defaults, drop_database, ensure_database, with_database
 from dialer.config import Settings, SwitchConfig
-from dialer.db import make_engine, make_session_factory, migrate
-from dialer.embedded import apply_embedded_defaults, drop_database, ensure_database, with_database
 
 API_TOKEN = "test-api-token"
 CONNECTOR_TOKEN = "test-connector-token"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from dialer.models import Campaign, Contact
+from dialer.adapters.models import Campaign, Contact
 
 
 def add_campaign(session, campaign_id, state="running"):

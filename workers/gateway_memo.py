@@ -1,4 +1,4 @@
-"""Gateway statuses the fleet learned in the last second, in Redis (dialer.gateway.StatusMemo).
+"""Gateway statuses the fleet learned in the last second, in Redis (dialer.rules.gateway.StatusMemo).
 
 Every originate task used to ask the switch `sofia status gateway` before dialing: one api
 round trip per refill, on the switch's CPU as much as ours. A status any worker learned within

@@ -1,5 +1,5 @@
 """`python -m workers.listener [--switch NAME ...]`: one event pump per switch, each in its own
-thread with its own ESL connection, writing results into the inbox (dialer/inbox.py) and
+thread with its own ESL connection, writing results into the inbox (dialer/flows/inbox.py) and
 nudging a worker to record them."""
 
 import argparse
@@ -11,11 +11,11 @@ import time
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
-from dialer import inbox
+from dialer.adapters.db import make_engine
+from dialer.adapters.esl import EslClient
 from dialer.config import ConfigError, load_settings
-from dialer.db import make_engine
-from dialer.esl import EslClient
-from dialer.listener import EventPump
+from dialer.flows import inbox
+from dialer.flows.listener import EventPump
 from workers.app import celery_app
 
 log = logging.getLogger("workers.listener")

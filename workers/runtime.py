@@ -10,10 +10,10 @@ import threading
 import redis
 from celery.signals import worker_process_init
 
+from dialer.adapters.db import make_engine, make_session_factory
+from dialer.adapters.switches import SwitchConnections
+from dialer.adapters.vc import VcClient
 from dialer.config import load_settings
-from dialer.db import make_engine, make_session_factory
-from dialer.switches import SwitchConnections
-from dialer.vc import VcClient
 
 _lock = threading.Lock()
 _runtime = None

@@ -6,9 +6,9 @@ import logging
 from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from dialer import agents, allocator, dialing, inbox, outbox
-from dialer import reconcile as reconciling
-from dialer.expire import expire_contacts
+from dialer.flows import agents, allocator, dialing, inbox, outbox
+from dialer.flows import reconcile as reconciling
+from dialer.flows.expire import expire_contacts
 from workers.gateway_memo import RedisGatewayMemo, forget_refused
 from workers.runtime import runtime
 
@@ -46,7 +46,7 @@ def _allocate(rt, count_dialable, dial_here=False):
     return len(tick.claims)
 
 
-@shared_task(name="dialer.originate")
+@shared_task(name="dialer.rules.originate")
 def originate(switch_name, contact_ids):
     _originate(runtime(), switch_name, contact_ids)
 
@@ -133,7 +133,7 @@ def deliver_outbox():
     return delivered
 
 
-@shared_task(name="dialer.expire")
+@shared_task(name="dialer.flows.expire")
 def expire():
     rt = runtime()
     with rt.sessions() as session:
@@ -145,7 +145,7 @@ def expire():
     return changed
 
 
-@shared_task(name="dialer.reconcile")
+@shared_task(name="dialer.flows.reconcile")
 def reconcile():
     rt = runtime()
 

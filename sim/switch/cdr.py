@@ -42,7 +42,7 @@ def cdr_body(event):
 def _wire_variables(frame):
     """{name: value as on the wire} of the `variable_*` headers of a text/event-plain frame."""
     head = frame.split(b"\n\n", 2)[1].decode()
-    return dict(_VARIABLE_LINE.findall(head))  # the last of a repeated name wins, as in dialer.events
+    return dict(_VARIABLE_LINE.findall(head))  # the last of a repeated name wins, as in dialer.rules.events
 
 
 def _callflow(call, answered):

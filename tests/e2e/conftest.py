@@ -4,8 +4,8 @@ from an empty database, an empty broker, all gateways as configured and an idle 
 import pytest
 from sqlalchemy import func, select, text
 
-from dialer import states
-from dialer.models import Contact
+from dialer.adapters.models import Contact
+from dialer.rules import states
 from sim.connector.server import ConnectorSimulator
 from sim.switch import SwitchSimulator
 from sim.testing import free_port

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from dialer.models import CallAttempt, Contact
+from dialer.adapters.models import CallAttempt, Contact
 
 # The switch simulator decides a call's fate by the number's last digit.
 ANSWERED, BUSY, NO_ANSWER, DECLINED, UNALLOCATED = "1000", "1006", "1007", "1008", "1009"

@@ -88,7 +88,7 @@ class Fleet:
 
     def start_procfile(self, name):
         """Start the Procfile's command for `name` (as `make run` or a PaaS would) as process `name`."""
-        from dialer.launcher import procfile_processes
+        from dialer.ops.launcher import procfile_processes
 
         command = "exec " + procfile_processes(ROOT / "Procfile")[name]
         env = dict(self.env, PATH=f"{BIN}{os.pathsep}{self.env.get('PATH', '')}")
@@ -155,7 +155,7 @@ def wait_until(predicate, timeout=60, message=None):
 
 
 class OwnRedis:
-    """A redis-server of a test's own on a free port, started as dialer/embedded.py starts the embedded
+    """A redis-server of a test's own on a free port, started as dialer/adapters/embedded.py starts the embedded
     one (append-only file under `folder`), so that a test can kill it and start it again on the same
     port and data without disturbing the shared test Redis."""
 

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from dialer.db import make_engine, migrate
-from dialer.embedded import drop_database, ensure_database, with_database
+from dialer.adapters.db import make_engine, migrate
+from dialer.adapters.embedded import drop_database, ensure_database, with_database
 from sim.connector.server import ConnectorSimulator
 from sim.switch import SwitchSimulator
 from tests.conftest import CONNECTOR_TOKEN

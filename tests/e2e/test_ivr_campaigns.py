@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from dialer.allocation import fair_share
+from dialer.rules.allocation import fair_share
 from tests.e2e.conftest import CAPACITY
 from tests.e2e.contacts import (
     ANSWERED,

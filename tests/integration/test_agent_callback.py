@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from api import create_app
+from dialer.adapters.models import Contact, OutboxMessage
 from dialer.config import SwitchConfig
-from dialer.models import Contact, OutboxMessage
 from tests.conftest import make_settings
 from tests.factories import add_contacts
 

@@ -2,10 +2,10 @@ import threading
 
 from sqlalchemy import func, select, update
 
-from dialer import states
-from dialer.allocator import allocate, switch_plan
+from dialer.adapters.models import Contact, DialableBacklog
 from dialer.config import SwitchConfig
-from dialer.models import Contact, DialableBacklog
+from dialer.flows.allocator import allocate, switch_plan
+from dialer.rules import states
 from tests.factories import add_contacts
 
 ONE_SWITCH = (SwitchConfig("sw1", "127.0.0.1", 8021, "pw", capacity=10, cps=1000),)

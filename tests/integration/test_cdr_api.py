@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dialer import inbox, states
-from dialer.event_messages import to_message
-from dialer.models import CallEvent
+from dialer.adapters.models import CallEvent
+from dialer.flows import inbox
+from dialer.rules import states
+from dialer.rules.event_messages import to_message
 from tests.calls import contact, dial, hangup, outbox
 from tests.factories import add_contacts
 

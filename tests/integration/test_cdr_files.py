@@ -2,8 +2,9 @@
 
 from click.testing import CliRunner
 
-from dialer import inbox, states
-from dialer.cli import main
+from dialer.flows import inbox
+from dialer.ops.cli import main
+from dialer.rules import states
 from tests.calls import contact, dial
 from tests.factories import add_contacts
 from tests.integration.test_cdr_api import busy_cdr

@@ -8,10 +8,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect, select
 
-from dialer.cli import database_url, main
-from dialer.db import make_engine
-from dialer.intake import parse_contacts, store_contacts
-from dialer.models import Campaign, Contact
+from dialer.adapters.db import make_engine
+from dialer.adapters.models import Campaign, Contact
+from dialer.flows.intake import parse_contacts, store_contacts
+from dialer.ops.cli import main
+from dialer.ops.sessions import database_url
 from tests.contact_payloads import SPEC_EXAMPLE, flat
 
 COLUMNS = ("id", "customer_number", "campaign_id", "campaign_type", "gateway_id", "start_time", "end_time",

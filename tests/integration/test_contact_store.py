@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from dialer.contact_store import _copy, _copy_text
-from dialer.intake import parse_contact, parse_contacts, store_contacts
-from dialer.models import Campaign, Contact
+from dialer.adapters.models import Campaign, Contact
+from dialer.flows.contact_store import _copy, _copy_text
+from dialer.flows.intake import parse_contact, parse_contacts, store_contacts
 from tests.contact_payloads import flat, flat_contacts, spec_example
 
 # Every test runs on both paths: a multi-row INSERT (few rows) and COPY through the staging table.
@@ -103,9 +103,9 @@ def test_a_connection_lost_during_the_copy_is_an_operational_error(engine, sessi
 def test_contacts_of_one_bulk_are_received_in_the_order_they_were_sent(session):
     from sqlalchemy import select
 
-    from dialer.contact_store import store_contacts
-    from dialer.intake import parse_contacts
-    from dialer.models import Contact
+    from dialer.adapters.models import Contact
+    from dialer.flows.contact_store import store_contacts
+    from dialer.flows.intake import parse_contacts
     from tests.contact_payloads import flat
 
     sent = [flat(id=f"z{9 - index}") for index in range(5)]  # ids sort against the sending order

@@ -1,7 +1,7 @@
 from sqlalchemy import inspect, text
 
-from dialer.db import make_engine, migrate
-from dialer.embedded import drop_database, ensure_database, with_database
+from dialer.adapters.db import make_engine, migrate
+from dialer.adapters.embedded import drop_database, ensure_database, with_database
 from tests.factories import add_contacts
 
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from dialer.outbox import add_message
-from dialer.vc import VcClient
+from dialer.adapters.vc import VcClient
+from dialer.flows.outbox import add_message
 from sim.connector.server import ConnectorSimulator
 from sim.testing import wait_for
 from tests.factories import add_contacts

@@ -3,8 +3,8 @@
 import psycopg2
 import redis
 
-from dialer.embedded import apply_embedded_defaults, stop_embedded
-from dialer.launcher import prepare_environment
+from dialer.adapters.embedded import apply_embedded_defaults, stop_embedded
+from dialer.ops.launcher import prepare_environment
 
 
 def test_the_embedded_default_starts_postgres_and_redis_from_nothing(tmp_path):

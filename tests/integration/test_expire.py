@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from dialer import states
-from dialer.expire import EXPIRED, expire_contacts
+from dialer.flows.expire import EXPIRED, expire_contacts
+from dialer.rules import states
 from tests.calls import contact, snapshot
 from tests.factories import add_contacts
 

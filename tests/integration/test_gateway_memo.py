@@ -3,11 +3,11 @@ last one does not ask the switch again; a job result that says the gateway is do
 
 from sqlalchemy import select
 
-from dialer import states
-from dialer.event_messages import to_message
-from dialer.events import JobResult
-from dialer.inbox import EVENT, store
-from dialer.models import CallAttempt
+from dialer.adapters.models import CallAttempt
+from dialer.flows.inbox import EVENT, store
+from dialer.rules import states
+from dialer.rules.event_messages import to_message
+from dialer.rules.events import JobResult
 from tests.calls import contact
 from tests.factories import add_contacts
 from workers import tasks

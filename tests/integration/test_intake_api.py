@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select, update
 
-from dialer.models import CallAttempt, Campaign, Contact
+from dialer.adapters.models import CallAttempt, Campaign, Contact
 from tests.conftest import make_settings
 from tests.contact_payloads import FLAT_EXAMPLE, SPEC_EXAMPLE, flat, flat_contacts, spec_example
 

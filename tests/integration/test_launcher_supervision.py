@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The supervisor as `dialer run` builds it, with a short backoff; argv: name=one_shot=command ...
 DRIVER = """
 import sys
-from dialer.launcher import Supervisor
+from dialer.ops.launcher import Supervisor
 supervisor = Supervisor(first_delay=0.2, max_delay=0.4, steady_after=30)
 for spec in sys.argv[1:]:
     name, one_shot, command = spec.split("=", 2)

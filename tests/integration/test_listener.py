@@ -4,10 +4,10 @@ import threading
 
 import pytest
 
-from dialer.esl import EslClient
-from dialer.event_messages import from_message
-from dialer.events import CallEnded, JobResult
-from dialer.listener import EventPump
+from dialer.adapters.esl import EslClient
+from dialer.flows.listener import EventPump
+from dialer.rules.event_messages import from_message
+from dialer.rules.events import CallEnded, JobResult
 from sim.testing import wait_for
 
 

@@ -7,12 +7,12 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from dialer import states
-from dialer.esl import EslClient
-from dialer.event_messages import to_message
-from dialer.listener import EventPump
-from dialer.models import CallEvent
-from dialer.results import LOST
+from dialer.adapters.esl import EslClient
+from dialer.adapters.models import CallEvent
+from dialer.flows.listener import EventPump
+from dialer.flows.results import LOST
+from dialer.rules import states
+from dialer.rules.event_messages import to_message
 from sim.testing import wait_for
 from tests.calls import Call, contact, hangup, outbox
 from tests.factories import add_contacts

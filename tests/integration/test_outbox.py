@@ -10,8 +10,9 @@ import pytest
 import requests
 from sqlalchemy import func, text, update
 
-from dialer.models import OutboxMessage
-from dialer.outbox import (
+from dialer.adapters.models import OutboxMessage
+from dialer.adapters.vc import VcClient
+from dialer.flows.outbox import (
     DELIVERER_LOCK,
     LONGEST_RETRY,
     MAX_ATTEMPTS,
@@ -22,7 +23,6 @@ from dialer.outbox import (
     requeue_dead,
     retry_delay,
 )
-from dialer.vc import VcClient
 from sim.connector.server import ConnectorSimulator
 from tests.calls import db_now, outbox
 from tests.factories import add_contacts

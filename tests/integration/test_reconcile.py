@@ -6,14 +6,14 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import update
 
-from dialer import states
+from dialer.adapters.esl import SwitchUnreachable
+from dialer.adapters.models import CallAttempt
 from dialer.config import SwitchConfig
-from dialer.esl import SwitchUnreachable
-from dialer.event_messages import to_message
-from dialer.inbox import EVENT, store
-from dialer.models import CallAttempt
-from dialer.reconcile import live_call_uuids, reconcile
-from dialer.results import LOST
+from dialer.flows.inbox import EVENT, store
+from dialer.flows.reconcile import live_call_uuids, reconcile
+from dialer.flows.results import LOST
+from dialer.rules import states
+from dialer.rules.event_messages import to_message
 from tests.calls import age, attempts, contact, dial, hangup, missing, outbox, snapshot
 from tests.factories import add_contacts
 from tests.transcripts import api_replies

@@ -4,8 +4,8 @@ could not know whether the customer was rung), through the API and the CLI."""
 import pytest
 from click.testing import CliRunner
 
-from dialer import states
-from dialer.cli import main
+from dialer.ops.cli import main
+from dialer.rules import states
 from tests.calls import contact
 from tests.factories import add_contacts
 

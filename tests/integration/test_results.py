@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from dialer import states
-from dialer.models import Contact, OutboxMessage
-from dialer.reconcile import reconcile
-from dialer.results import LOST
+from dialer.adapters.models import Contact, OutboxMessage
+from dialer.flows.reconcile import reconcile
+from dialer.flows.results import LOST
+from dialer.rules import states
 from tests.calls import (
     ENDED_AT,
     Call,

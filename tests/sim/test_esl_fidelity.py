@@ -1,4 +1,4 @@
-"""The official ESL C binding, bare and through dialer/esl.py, against the simulator over TCP:
+"""The official ESL C binding, bare and through dialer/adapters/esl.py, against the simulator over TCP:
 proof that a real FreeSWITCH client works with it unchanged."""
 
 import threading
@@ -7,7 +7,7 @@ import uuid as uuid_module
 
 import pytest
 
-from dialer.esl import ESL, EslClient, SwitchUnreachable  # the binding, as dialer/esl.py imports it
+from dialer.adapters.esl import ESL, EslClient, SwitchUnreachable  # the binding, as dialer/adapters/esl.py imports it
 
 IVR = (
     "originate {{origination_uuid={uuid},dialer_contact_id=c-1,dialer_campaign_id=42}}"

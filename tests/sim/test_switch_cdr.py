@@ -1,5 +1,5 @@
 """The switch simulator posts CDRs as mod_json_cdr does (sim/switch/captured/cdr/README.md): one POST per
-ended call, over real HTTP to a receiver here, read by dialer.cdr into what the hangup event says."""
+ended call, over real HTTP to a receiver here, read by dialer.rules.cdr into what the hangup event says."""
 
 import http.server
 import json
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dialer.cdr import parse_cdr
-from dialer.events import parse_event
+from dialer.rules.cdr import parse_cdr
+from dialer.rules.events import parse_event
 from sim.switch import SwitchSimulator
 from sim.switch.control import send
 from sim.switch.testing import TEST_TIME_SCALE, RawEslClient, wait_until

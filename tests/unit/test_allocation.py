@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialer.allocation import fair_share, free_slots
+from dialer.rules.allocation import fair_share, free_slots
 
 campaign_ids = st.text(alphabet="abcdefgh0123456789-", min_size=1, max_size=6)
 dialable_maps = st.dictionaries(campaign_ids, st.integers(min_value=0, max_value=60), max_size=12)

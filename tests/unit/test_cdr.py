@@ -8,8 +8,8 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from dialer.cdr import parse_cdr
-from dialer.events import CallEnded, MalformedEvent, parse_event, parse_frame
+from dialer.rules.cdr import parse_cdr
+from dialer.rules.events import CallEnded, MalformedEvent, parse_event, parse_frame
 from tests.transcripts import event_frames
 
 CAPTURED = Path(__file__).resolve().parents[2] / "sim" / "switch" / "captured" / "cdr"

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from dialer.intake import error_fields, parse_contact, parse_contacts
+from dialer.flows.intake import error_fields, parse_contact, parse_contacts
 from tests.contact_payloads import FLAT_EXAMPLE, SPEC_EXAMPLE, flat, spec_example
 
 PLUS3 = timezone(timedelta(hours=3))

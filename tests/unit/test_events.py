@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dialer.events import (
+from dialer.rules.events import (
     DIALED,
     ENDED,
     FAILED,
@@ -299,6 +299,6 @@ def test_the_transcript_reader_reads_every_server_frame_at_its_annotated_size():
     ("", False),
 ])
 def test_only_job_results_of_originates_without_a_channel_can_change_a_contact(body, changes):
-    from dialer.events import job_may_change_contact
+    from dialer.rules.events import job_may_change_contact
 
     assert job_may_change_contact(body) is changes

@@ -1,6 +1,6 @@
 import pytest
 
-from dialer.gateway import (
+from dialer.rules.gateway import (
     DOWN,
     INVALID,
     UP,
@@ -9,7 +9,7 @@ from dialer.gateway import (
     parse_gateway_status,
     status_command,
 )
-from dialer.validation import UnsafeValue
+from dialer.rules.validation import UnsafeValue
 from tests.transcripts import api_replies
 
 

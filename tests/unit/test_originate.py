@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from dialer.originate import (
+from dialer.rules.originate import (
     AgentCall,
     IvrCall,
     UnsafeValue,

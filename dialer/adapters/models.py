@@ -1,0 +1,194 @@
+"""Tables: campaigns, contacts, call attempts and the voice-connector outbox.
+
+Column names of `contacts` are the spec's contact table ("Contact Structure") plus the agent fields
+and what the engine needs (leases, retry time, call outcome). Every time is timestamptz.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), server_default="running")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    # The spec's contact table.
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_number: Mapped[str] = mapped_column(String(20))
+    campaign_type: Mapped[str] = mapped_column(String(20))
+    gateway_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), server_default="pending")
+    call_result: Mapped[str | None] = mapped_column(String(40))
+    received_time: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    dial_time: Mapped[datetime | None] = mapped_column(Timestamp)
+    campaign_contact_id: Mapped[str | None] = mapped_column(String(40))
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), index=False)
+    start_time: Mapped[datetime] = mapped_column(Timestamp)
+    end_time: Mapped[datetime] = mapped_column(Timestamp)
+    priority: Mapped[int] = mapped_column(SmallInteger)
+    ivr: Mapped[str | None] = mapped_column(String(20))
+    dialing_mode: Mapped[str | None] = mapped_column(String(20))
+    routing_mode: Mapped[str | None] = mapped_column(String(20))
+    resource_id: Mapped[str | None] = mapped_column(String(40))
+    queue_name: Mapped[str | None] = mapped_column(String(40))
+
+    # From the "Campaign contact" payload beyond the table.
+    scheduled_time: Mapped[datetime | None] = mapped_column(Timestamp)
+    service_identifier: Mapped[str | None] = mapped_column(String(40))
+    customer_ref: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict | None] = mapped_column(JSONB)
+
+    # Engine bookkeeping.
+    dial_after: Mapped[datetime] = mapped_column(Timestamp)  # max(start, scheduled, retry time)
+    status_changed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)  # the calls-per-second budget reads it
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    switch_name: Mapped[str | None] = mapped_column(String(40))
+    call_uuid: Mapped[str | None] = mapped_column(String(40))
+    agent: Mapped[str | None] = mapped_column(String(20))
+    agent_queue: Mapped[str | None] = mapped_column(String(40))
+    answer_time: Mapped[datetime | None] = mapped_column(Timestamp)
+    hangup_time: Mapped[datetime | None] = mapped_column(Timestamp)
+    billsec: Mapped[int | None] = mapped_column(Integer)
+    # When reconcile first found the call gone from the switch: LOST only a grace period after that.
+    missing_since: Mapped[datetime | None] = mapped_column(Timestamp)
+    vc_sequence: Mapped[int] = mapped_column(Integer, server_default="0")  # the last outbox sequence given
+
+    __table_args__ = (
+        # "Dialable contacts per campaign, by priority then FIFO" walks this partial index in order.
+        Index("ix_contacts_dialable", "campaign_id", "priority", "received_time", "id",
+              postgresql_where=text("status = 'pending'")),
+        # Leases and sweeps look only at in-flight contacts.
+        Index("ix_contacts_in_flight", "status", "status_changed_at",
+              postgresql_where=text("status IN ('queued', 'agent_pending', 'dialed')")),
+        Index("ix_contacts_campaign_status", "campaign_id", "status"),
+        Index("ix_contacts_claimed_at", "claimed_at"),
+        Index("ix_contacts_end_time_pending", "end_time", postgresql_where=text("status = 'pending'")),
+    )
+
+
+class CallAttempt(Base):
+    __tablename__ = "call_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    uuid: Mapped[str] = mapped_column(String(40), unique=True)
+    job_uuid: Mapped[str] = mapped_column(String(40), unique=True)
+    switch_name: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))  # IVR or AGENT
+    agent: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    dial_time: Mapped[datetime | None] = mapped_column(Timestamp)
+    answer_time: Mapped[datetime | None] = mapped_column(Timestamp)
+    hangup_time: Mapped[datetime | None] = mapped_column(Timestamp)
+    hangup_cause: Mapped[str | None] = mapped_column(String(40))
+    billsec: Mapped[int | None] = mapped_column(Integer)
+    sip_term_status: Mapped[str | None] = mapped_column(String(10))
+    job_status: Mapped[str | None] = mapped_column(String(10))  # ok / err, from BACKGROUND_JOB
+    result_source: Mapped[str | None] = mapped_column(String(20))  # hangup, job, reconcile
+
+
+class OutboxMessage(Base):
+    """A message for the voice connector, written in the transaction that decided it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    contact_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # call_result, end_chat, recording
+    path: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict] = mapped_column(JSONB)
+    # pending, delivered, dead; superseded: a LOST result a real one replaced before it was sent
+    status: Mapped[str] = mapped_column(String(20), server_default="pending")
+    sequence: Mapped[int] = mapped_column(Integer, server_default="0")  # per contact, 1, 2, 3 ...
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # "Is an earlier message of this contact still undelivered?" (delivery keeps each contact's order)
+        Index("ix_outbox_contact_id_id_undelivered", "contact_id", "id",
+              postgresql_where=text("status IN ('pending', 'dead')")),
+    )
+
+
+class CallEvent(Base):
+    """The result inbox: every call result the switch reported (a hangup event, a CDR, a job result),
+    written by whoever received it before anything else happens to it, once per call and kind.
+
+    Two listeners and the CDR path write the same result; the unique (kind, key) collapses them.
+    Workers record unprocessed rows and mark them processed in the same transaction, so a result
+    survives any one process dying at any moment.
+    """
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # hangup (event or CDR), job
+    key: Mapped[str] = mapped_column(String(40))  # the call's uuid for hangups, the Job-UUID for jobs
+    source: Mapped[str] = mapped_column(String(10))  # event, cdr
+    body: Mapped[dict] = mapped_column(JSONB)  # dialer.rules.event_messages.to_message of the result
+    received_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "key"),
+        Index("ix_call_events_unprocessed", "id", postgresql_where=text("processed_at IS NULL")),
+        Index("ix_call_events_processed_at", "processed_at"),
+    )
+
+
+class DialableBacklog(Base):
+    """Dialable contacts per campaign as of the last beat tick (UNLOGGED: a cache, rebuilt each tick).
+
+    Counting a million pending contacts takes longer than a tick may; ticks run right after a
+    hangup read this instead and take their own claims off it.
+    """
+
+    __tablename__ = "dialable_backlog"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    dialable: Mapped[int] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

@@ -1,0 +1,157 @@
+"""The allocation tick (DESIGN.md "Dialing flow" 1-4): free slots, dialable counts, fair share,
+and one claim statement that moves the allotted contacts to `queued` / `agent_pending`.
+
+Ticks serialize on a transaction-level advisory lock, so two beats, or a beat tick and a tick
+triggered by a hangup, never both count the same free slot. Claims use FOR UPDATE SKIP LOCKED
+and the `status = 'pending'` condition, so no contact is ever claimed twice.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import Integer, String
+
+from dialer.rules import states
+from dialer.rules.allocation import fair_share, free_slots
+
+ALLOCATOR_LOCK = 7_364_002
+
+OCCUPIED_SQL = text("""
+    SELECT switch_name, count(*) FROM contacts
+    WHERE status IN ('queued', 'agent_pending', 'dialed') GROUP BY switch_name
+""")
+
+RECENT_CLAIMS_SQL = text("""
+    SELECT switch_name, count(*) FROM contacts
+    WHERE claimed_at > now() - make_interval(secs => :window) GROUP BY switch_name
+""")
+
+DIALABLE_SQL = text("""
+    SELECT c.campaign_id, count(*) FROM contacts c JOIN campaigns k ON k.id = c.campaign_id
+    WHERE c.status = 'pending' AND k.state = 'running'
+      AND c.dial_after <= now() AND c.end_time >= now()
+    GROUP BY c.campaign_id
+""")
+
+BACKLOG_SQL = text("SELECT campaign_id, dialable FROM dialable_backlog WHERE dialable > 0")
+CLEAR_BACKLOG_SQL = text("DELETE FROM dialable_backlog")
+SAVE_BACKLOG_SQL = text("""
+    INSERT INTO dialable_backlog (campaign_id, dialable) SELECT * FROM unnest(:campaigns, :counts)
+""").bindparams(bindparam("campaigns", type_=ARRAY(String)), bindparam("counts", type_=ARRAY(Integer)))
+TAKE_FROM_BACKLOG_SQL = text("""
+    UPDATE dialable_backlog b SET dialable = greatest(b.dialable - t.n, 0)
+    FROM unnest(:campaigns, :counts) AS t(campaign_id, n) WHERE b.campaign_id = t.campaign_id
+""").bindparams(bindparam("campaigns", type_=ARRAY(String)), bindparam("counts", type_=ARRAY(Integer)))
+
+# Each campaign's share is read in dialing order (priority, then FIFO) off ix_contacts_dialable;
+# row i of the claimed set goes to switch plan[i], so one statement also spreads the load.
+CLAIM_SQL = text("""
+    WITH allotment AS (
+        SELECT * FROM unnest(:campaigns, :counts) AS a(campaign_id, n)
+    ), picked AS (
+        SELECT p.id, row_number() OVER () AS slot
+        FROM allotment a CROSS JOIN LATERAL (
+            SELECT c.id FROM contacts c
+            WHERE c.campaign_id = a.campaign_id AND c.status = 'pending'
+              AND c.dial_after <= now() AND c.end_time >= now()
+            ORDER BY c.priority, c.received_time, c.id
+            LIMIT a.n
+            FOR UPDATE SKIP LOCKED
+        ) p
+        -- never cuts a row (the allotment sums to :total); it tells the planner how few rows
+        -- come out, so the UPDATE joins by primary key instead of scanning every contact
+        LIMIT :total
+    )
+    UPDATE contacts c
+    SET status = CASE WHEN c.campaign_type = 'AGENT' THEN 'agent_pending' ELSE 'queued' END,
+        status_changed_at = now(), claimed_at = now(),
+        switch_name = (:plan)[picked.slot]
+    FROM picked WHERE c.id = picked.id AND c.status = 'pending'
+    RETURNING c.id, c.campaign_id, c.campaign_type, c.switch_name
+""").bindparams(
+    bindparam("campaigns", type_=ARRAY(String)),
+    bindparam("counts", type_=ARRAY(Integer)),
+    bindparam("plan", type_=ARRAY(String)),
+)
+
+
+@dataclass
+class Claim:
+    contact_id: str
+    campaign_id: str
+    campaign_type: str
+    switch_name: str
+
+
+@dataclass
+class TickResult:
+    free_slots: dict = field(default_factory=dict)
+    allotment: dict = field(default_factory=dict)
+    claims: list = field(default_factory=list)
+
+    def ivr_by_switch(self):
+        grouped = {}
+        for claim in self.claims:
+            if claim.campaign_type == states.IVR:
+                grouped.setdefault(claim.switch_name, []).append(claim.contact_id)
+        return grouped
+
+    def agent_contacts(self):
+        return [c.contact_id for c in self.claims if c.campaign_type == states.AGENT]
+
+
+def switch_plan(free):
+    """Round-robin over the switches that still have free slots, so load spreads across them."""
+    plan, left = [], dict(sorted(free.items()))
+    while any(left.values()):
+        for name, slots in left.items():
+            if slots:
+                plan.append(name)
+                left[name] = slots - 1
+    return plan
+
+
+def allocate(session, switches, rate_window=1.0, count_dialable=True):
+    """One tick, inside the caller's transaction (commit, then enqueue what it returns).
+
+    `count_dialable`: count dialable contacts afresh (the beat's tick) rather than read the
+    backlog the last such tick left (the ticks that refill a slot right after a hangup).
+    """
+    # Counted before the lock: the count is the slow part and need not be exact (the claim
+    # statement checks every contact it takes), so other ticks do not wait for it.
+    fresh = dict(session.execute(DIALABLE_SQL).all()) if count_dialable else None
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALLOCATOR_LOCK})
+    if fresh is not None:
+        _save_backlog(session, fresh)
+    occupied = dict(session.execute(OCCUPIED_SQL).all())
+    recent = dict(session.execute(RECENT_CLAIMS_SQL, {"window": rate_window}).all())
+    result = TickResult(free_slots={
+        s.name: free_slots(s.capacity, occupied.get(s.name, 0), s.cps, rate_window, recent.get(s.name, 0))
+        for s in switches
+    })
+    total = sum(result.free_slots.values())
+    if total == 0:
+        return result
+    dialable = fresh if fresh is not None else dict(session.execute(BACKLOG_SQL).all())
+    result.allotment = fair_share(total, dialable)
+    if not result.allotment:
+        return result
+    campaigns = sorted(result.allotment)
+    rows = session.execute(CLAIM_SQL, {
+        "campaigns": campaigns,
+        "counts": [result.allotment[c] for c in campaigns],
+        "plan": switch_plan(result.free_slots)[: sum(result.allotment.values())],
+        "total": sum(result.allotment.values()),
+    }).all()
+    result.claims = [Claim(*row) for row in rows]
+    claimed = Counter(claim.campaign_id for claim in result.claims)
+    session.execute(TAKE_FROM_BACKLOG_SQL, {"campaigns": list(claimed), "counts": list(claimed.values())})
+    return result
+
+
+def _save_backlog(session, counts):
+    session.execute(CLEAR_BACKLOG_SQL)
+    if counts:
+        session.execute(SAVE_BACKLOG_SQL, {"campaigns": list(counts), "counts": list(counts.values())})

@@ -1,0 +1,199 @@
+"""Recording call results (DESIGN.md "Dialing flow" 7): the contact, its attempt, and the
+messages for the voice connector, all in the caller's transaction.
+
+Events arrive at least once (two listeners, redelivered tasks), so every write is conditional:
+an event that finds its contact already past the state it expects changes nothing.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select, text, update
+
+from dialer.adapters.models import CallAttempt, Contact
+from dialer.flows.outbox import add_message, add_messages, message
+from dialer.rules import events, states, vc_messages
+
+log = logging.getLogger(__name__)
+
+LOST = "LOST"  # closed by reconcile: the call was gone and no result had been recorded
+NOT_ANSWERED_REASON = "customer did not answer"
+GATEWAY_REFUSALS = ("GATEWAY_DOWN", "INVALID_GATEWAY")
+
+
+@dataclass
+class Recorded:
+    ended: list = field(default_factory=list)
+    retry: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    messages: int = 0
+    # (switch, gateway) a job result said is down or unknown: a status remembered as UP is stale
+    gateways_refused: set = field(default_factory=set)
+
+    @property
+    def freed_slots(self):
+        return len(self.ended) + len(self.retry) + len(self.failed)
+
+
+def record_results(session, settings, results):
+    """Apply parsed switch results (dialer.rules.events); returns what changed.
+
+    Hangups, nearly all of the traffic, are applied as a set: three statements for a whole batch
+    whatever its size. Job results that change a contact (no channel was ever made) are rare and
+    go one by one, after the hangups (no hangup can follow a call that never had a channel).
+    """
+    recorded = Recorded()
+    _calls_ended(session, settings, [r for r in results if isinstance(r, events.CallEnded)], recorded)
+    for result in results:
+        if isinstance(result, events.JobResult):
+            _job_result(session, settings, result, recorded)
+    return recorded
+
+
+# One statement for a batch of hangups: the attempts get their results, the contacts end (or a
+# LOST one gets its real result), and the ended contacts come back as the messages need them.
+ENDED_SQL = text("""
+    WITH e AS (
+        SELECT * FROM unnest(CAST(:contact_ids AS text[]), CAST(:uuids AS text[]), CAST(:causes AS text[]),
+                             CAST(:billsecs AS int[]), CAST(:answered_ats AS timestamptz[]),
+                             CAST(:ended_ats AS timestamptz[]), CAST(:sip_term_statuses AS text[]))
+             AS e(contact_id, uuid, cause, billsec, answered_at, ended_at, sip_term_status)
+    ), attempts AS (
+        UPDATE call_attempts a
+        SET hangup_cause = e.cause, billsec = e.billsec, answer_time = e.answered_at, hangup_time = e.ended_at,
+            sip_term_status = e.sip_term_status, result_source = 'hangup'
+        FROM e
+        WHERE a.uuid = e.uuid AND (a.hangup_cause IS NULL OR a.result_source = 'reconcile')
+    )
+    UPDATE contacts c
+    SET status = 'ended', status_changed_at = now(), call_result = e.cause, billsec = e.billsec,
+        answer_time = e.answered_at, hangup_time = e.ended_at, missing_since = NULL
+    FROM e, contacts before
+    WHERE c.id = e.contact_id AND c.call_uuid = e.uuid AND before.id = c.id
+      AND (c.status IN ('queued', 'dialed') OR (c.status = 'ended' AND c.call_result = :lost))
+    RETURNING c.*, before.call_result = :lost AND before.status = 'ended' AS was_lost
+""")
+
+# A LOST result not sent yet is not sent at all once the real one is known.
+SUPERSEDE_LOST_SQL = text("""
+    UPDATE outbox SET status = 'superseded'
+    WHERE contact_id = ANY(CAST(:ids AS text[])) AND status IN ('pending', 'dead')
+      AND (body->>'callResult' = :lost OR body->'body'->>'callResult' = :lost)
+""")
+# A LOST result the VC already has: the real one says it replaces that message.
+DELIVERED_LOST_SQL = text("""
+    SELECT DISTINCT ON (contact_id) contact_id, body->>'messageId' FROM outbox
+    WHERE contact_id = ANY(CAST(:ids AS text[])) AND status = 'delivered' AND kind = 'call_result'
+      AND body->>'callResult' = :lost
+    ORDER BY contact_id, id DESC
+""")
+
+def _calls_ended(session, settings, results, recorded):
+    if not results:
+        return
+    latest = {r.uuid: r for r in results}  # a duplicate inside one batch counts once
+    columns = {
+        "contact_ids": [r.contact_id for r in latest.values()],
+        "uuids": list(latest),
+        "causes": [r.hangup_cause for r in latest.values()],
+        "billsecs": [r.billsec for r in latest.values()],
+        "answered_ats": [r.answered_at for r in latest.values()],
+        "ended_ats": [r.ended_at for r in latest.values()],
+        "sip_term_statuses": [r.sip_term_status for r in latest.values()],
+        "lost": LOST,
+    }
+    contacts = session.execute(ENDED_SQL, columns).all()
+    if not contacts:
+        return
+    ended = [contact.id for contact in contacts]
+    replaces = _replace_lost(session, [contact.id for contact in contacts if contact.was_lost])
+    answered = {r.contact_id: r.answered for r in latest.values()}
+    messages = []
+    for contact in contacts:  # rows with the contact's columns: what vc_messages reads
+        messages.extend(_result_messages(settings, contact, answered[contact.id], replaces.get(contact.id)))
+    add_messages(session, messages)
+    recorded.ended.extend(ended)
+    recorded.messages += len(messages)
+
+
+def _still_open():
+    """A contact a result may still change: in flight, or closed by reconcile as LOST."""
+    return or_(Contact.status.in_((states.QUEUED, states.DIALED)),
+               (Contact.status == states.ENDED) & (Contact.call_result == LOST))
+
+
+def _replace_lost(session, contact_ids):
+    """For contacts closed as LOST that a real result now ends: drop their LOST messages not sent
+    yet; returns {contact id: messageId of the LOST result the VC already got} for the others."""
+    if not contact_ids:
+        return {}
+    dropped = session.execute(SUPERSEDE_LOST_SQL, {"ids": contact_ids, "lost": LOST}).rowcount
+    replaces = dict(session.execute(DELIVERED_LOST_SQL, {"ids": contact_ids, "lost": LOST}).all())
+    log.warning("event=lost_replaced contacts=%s unsent_lost_dropped=%d", ",".join(contact_ids), dropped)
+    return replaces
+
+
+def _result_messages(settings, contact, answered, replaces=None):
+    """The outbox rows for a call that ended: its result (saying which LOST message it replaces,
+    if the VC got one); for agent calls also the recording link (answered) or END_CHAT (declined
+    or never answered) so the CCM closes the conversation."""
+    paths = settings.vc_paths
+    body = vc_messages.call_result(contact)
+    if replaces:
+        body["replaces"] = replaces
+    rows = [message(contact.id, "call_result", paths.call_result, body)]
+    if vc_messages.is_agent(contact):
+        if answered:
+            body = vc_messages.recording_link(contact, settings.recording_url_template)
+            rows.append(message(contact.id, "recording", paths.recording, body))
+        else:
+            body = vc_messages.end_chat(contact, NOT_ANSWERED_REASON)
+            rows.append(message(contact.id, "end_chat", paths.end_chat, body))
+    return rows
+
+
+def _job_result(session, settings, result, recorded):
+    session.execute(
+        update(CallAttempt).where(CallAttempt.job_uuid == result.job_uuid, CallAttempt.job_status.is_(None))
+        .values(job_status="ok" if result.ok else "err")
+    )
+    outcome = events.outcome_of(result)
+    if outcome not in (events.FAILED, events.PENDING):
+        return
+    # By our Job-UUID only: a refused duplicate originate names the uuid of a call that is live.
+    attempt = session.execute(
+        select(CallAttempt).where(CallAttempt.job_uuid == result.job_uuid)
+    ).scalar_one_or_none()
+    if attempt is None:
+        return
+    contact = session.execute(
+        select(Contact).where(Contact.id == attempt.contact_id, Contact.call_uuid == attempt.uuid,
+                              _still_open()).with_for_update()
+    ).scalar_one_or_none()
+    if contact is None:
+        return
+    if contact.status == states.ENDED:  # closed as LOST: this is what really happened
+        _replace_lost(session, [contact.id])
+    if result.cause in GATEWAY_REFUSALS:
+        recorded.gateways_refused.add((attempt.switch_name, contact.gateway_id))
+    attempt.hangup_cause, attempt.result_source = result.cause, "job"
+    contact.missing_since = None
+    if outcome == events.FAILED:
+        contact.status, contact.call_result = states.FAILED, result.cause
+        recorded.failed.append(contact.id)
+    else:  # gateway down or switch limits: dial again later
+        contact.status, contact.call_result = states.PENDING, result.cause
+        contact.dial_after, contact.switch_name = func.now() + _retry_after(result.cause), None
+        recorded.retry.append(contact.id)
+    contact.status_changed_at = func.now()
+    session.flush()
+    if vc_messages.is_agent(contact):
+        # The agent was reserved for a call that never happened: free them.
+        body = vc_messages.end_chat(contact, f"call not placed: {result.cause}")
+        add_message(session, contact.id, "end_chat", settings.vc_paths.end_chat, body)
+        recorded.messages += 1
+
+
+def _retry_after(cause):
+    return timedelta(seconds=30) if cause == "GATEWAY_DOWN" else timedelta(seconds=2)

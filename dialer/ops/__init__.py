@@ -1,0 +1,1 @@
+"""Operator commands: `dialer ...` and the fleet launcher."""

@@ -1,0 +1,14 @@
+"""The operator's command line: `dialer <command>`, gathered from the command modules beside it."""
+
+import click
+
+from dialer.ops import contact_commands, fleet_commands
+
+
+@click.group()
+def main():
+    """Outbound dialer: operator commands."""
+
+
+for command in (*contact_commands.COMMANDS, *fleet_commands.COMMANDS):
+    main.add_command(command)

@@ -1,0 +1,63 @@
+"""The CDR FreeSWITCH's mod_json_cdr POSTs when a call ends, turned into the same CallEnded its
+CHANNEL_HANGUP_COMPLETE event gives (sim/switch/captured/cdr/README.md has what the module sends).
+
+The body is raw JSON whatever the Content-Type says (mod_json_cdr sends JSON labelled
+application/x-www-form-urlencoded), or `cdr=<url-encoded JSON>` with the module's `encode` true.
+Its `variables` are the channel variables under their plain names, every value a URL-encoded
+string; read with a `variable_` prefix they are the hangup event's headers, so the event parser
+reads them and both paths give equal results.
+"""
+
+import json
+from urllib.parse import parse_qs, unquote
+
+from dialer.rules.events import CallEnded, MalformedEvent, parse_event
+
+
+def parse_cdr(body: bytes | str, query_uuid: str | None = None) -> CallEnded:
+    """The call result in a mod_json_cdr body; `query_uuid` is the `?uuid=` of its request."""
+    cdr = _cdr_object(body)
+    variables = cdr.get("variables")
+    if not isinstance(variables, dict) or not variables:
+        raise MalformedEvent("CDR without variables")
+    headers = {"variable_" + name: _decoded(name, value) for name, value in variables.items()}
+    uuid = headers.get("variable_uuid") or headers.get("variable_call_uuid") or query_uuid
+    if not uuid:
+        raise MalformedEvent("CDR without a uuid (no variables.uuid, variables.call_uuid or ?uuid=)")
+    if query_uuid and uuid != query_uuid:
+        raise MalformedEvent(f"CDR of call {uuid} posted with ?uuid={query_uuid}")
+    if not headers.get("variable_hangup_cause"):
+        raise MalformedEvent(f"CDR of call {uuid} without variables.hangup_cause")
+    headers.update({"Event-Name": "CHANNEL_HANGUP_COMPLETE", "Unique-ID": uuid})
+    try:
+        return parse_event(headers)
+    except MalformedEvent as error:  # a number that is not one; named as the CDR names it
+        detail = str(error)
+        detail = "variables." + detail.removeprefix("variable_") if detail.startswith("variable_") else detail
+        raise MalformedEvent(f"CDR of call {uuid}: {detail}") from None
+
+
+def _cdr_object(body: bytes | str) -> dict:
+    """The JSON object of a raw-JSON or `cdr=` form body, decided by its first non-space character."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise MalformedEvent(f"CDR body is not UTF-8: {error}") from None
+    text = body.lstrip()
+    if text.startswith("cdr="):
+        fields = parse_qs(text, keep_blank_values=True)
+        text = fields["cdr"][0]
+    try:
+        cdr = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise MalformedEvent(f"CDR body is not JSON: {error}") from None
+    if not isinstance(cdr, dict):
+        raise MalformedEvent(f"CDR body is a JSON {type(cdr).__name__}, not an object")
+    return cdr
+
+
+def _decoded(name: str, value) -> str:
+    if not isinstance(value, str):
+        raise MalformedEvent(f"CDR variables.{name} is not a string: {value!r}")
+    return unquote(value)

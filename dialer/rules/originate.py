@@ -1,0 +1,205 @@
+"""The exact originate strings of DESIGN.md "Originate commands", built from checked values.
+
+Every value is held to an alphabet from dialer.rules.validation before it is placed in the string; a
+value outside it raises UnsafeValue naming the field. Nothing is escaped: FreeSWITCH's quoting
+rules differ between the `{...}` block, quotes and the argument list, and a value that needs
+escaping has no business in a dial string. The builders return the command without the leading
+`bgapi `, which the ESL adapter adds (it also sends the `Job-UUID` header).
+"""
+
+from dataclasses import dataclass
+
+from dialer.rules.validation import (
+    DIALING_MODE_RULE,
+    EXTENSION_RULE,
+    HOST_RULE,
+    PHONE_NUMBER_RULE,
+    QUEUE_NAME_RULE,
+    SAFE_ID_RULE,
+    UnsafeValue,
+    is_dialing_mode,
+    is_extension,
+    is_host,
+    is_phone_number,
+    is_queue_name,
+    is_safe_id,
+    require,
+)
+
+__all__ = [
+    "AgentCall",
+    "IvrCall",
+    "UnsafeValue",
+    "originate_command",
+    "originate_parts",
+    "originate_variables",
+]
+
+MAX_ORIGINATE_TIMEOUT = 3600  # seconds; anything longer is a typo, not a ring time
+
+
+@dataclass(frozen=True)
+class IvrCall:
+    """An IVR call: dial `number` through `gateway_id`, then run extension `ivr` in `context`."""
+
+    contact_id: str
+    campaign_id: str
+    number: str
+    gateway_id: str
+    ivr: str
+    context: str
+    attempt: int = 1
+    call_uuid: str | None = None  # origination_uuid; the contact id when not given (first attempt)
+    originate_timeout: int | None = None
+    instance: str = "dialer"  # dialer_instance: what the listener filters the switch's events on
+
+
+@dataclass(frozen=True)
+class AgentCall:
+    """An agent call: dial `number`, then bridge to `agent_extension` through `context`."""
+
+    contact_id: str
+    campaign_id: str
+    number: str
+    gateway_id: str
+    agent_extension: str
+    queue: str
+    dialing_mode: str
+    voice_service_id: str  # sip_h_X-Destination-Number, the VC's service identifier
+    domain: str  # domain_name: the switch the call runs on
+    context: str
+    attempt: int = 1
+    call_uuid: str | None = None
+    originate_timeout: int | None = None
+    instance: str = "dialer"
+
+
+def originate_command(call: IvrCall | AgentCall) -> str:
+    """`originate {...}sofia/gateway/<gw>/<number> <dest> XML <context>` for this call."""
+    command, args = originate_parts(call)
+    return f"{command} {args}"
+
+
+def originate_parts(call: IvrCall | AgentCall) -> tuple[str, str]:
+    """The command split as an ESL client's bgapi(command, args) takes it: ("originate", args)."""
+    if isinstance(call, IvrCall):
+        return "originate", _ivr_args(call)
+    if isinstance(call, AgentCall):
+        return "originate", _agent_args(call)
+    raise TypeError(f"not a call: {call!r}")
+
+
+def _ivr_args(call: IvrCall) -> str:
+    uuid = _call_uuid(call)
+    variables = [
+        "session_in_hangup_hook=true",
+        f"origination_uuid={uuid}",
+        *_dialer_variables(call),
+    ]
+    destination = require("ivr", call.ivr, is_extension, EXTENSION_RULE)
+    return _args(variables, call, destination)
+
+
+def _agent_args(call: AgentCall) -> str:
+    uuid = _call_uuid(call)
+    number = _number(call)
+    agent = require("agent_extension", call.agent_extension, is_extension, EXTENSION_RULE)
+    queue = require("queue", call.queue, is_queue_name, QUEUE_NAME_RULE)
+    mode = require("dialing_mode", call.dialing_mode, is_dialing_mode, DIALING_MODE_RULE)
+    variables = [
+        "ignore_early_media=true",
+        "session_in_hangup_hook=true",
+        f"sip_h_X-Destination-Number={_safe_id('voice_service_id', call.voice_service_id)}",
+        f"sip_h_X-CallType={mode}",
+        f"customer_number={number}",
+        f"sip_h_X-CALL-VARIABLE0={uuid}",
+        f"sip_h_X-Call-Id={uuid}",
+        f"domain_name={require('domain', call.domain, is_host, HOST_RULE)}",
+        "record_session=true",
+        "call_direction=outbound",
+        "sip_h_X-queueType=NAME",
+        # Queue names may hold spaces; single quotes keep them one value (FreeSWITCH strips them).
+        f"sip_h_X-queue='{queue}'",
+        f"origination_uuid={uuid}",
+        f"origination_caller_id_name={agent}",
+        f"sip_h_X-agentExtension={agent}",
+        *_dialer_variables(call),
+    ]
+    return _args(variables, call, agent)
+
+
+def _args(variables: list[str], call: IvrCall | AgentCall, destination: str) -> str:
+    gateway = _safe_id("gateway_id", call.gateway_id)
+    context = require("context", call.context, is_host, HOST_RULE)
+    block = "{" + ",".join(variables) + "}"
+    return f"{block}sofia/gateway/{gateway}/{_number(call)} {destination} XML {context}"
+
+
+def _dialer_variables(call: IvrCall | AgentCall) -> list[str]:
+    """Our own channel variables: they let the listener tell our calls from others."""
+    variables = [
+        f"dialer_instance={_safe_id('instance', call.instance)}",
+        f"dialer_contact_id={_safe_id('contact_id', call.contact_id)}",
+        f"dialer_campaign_id={_safe_id('campaign_id', call.campaign_id)}",
+        f"dialer_attempt={_positive_int('attempt', call.attempt, limit=None)}",
+    ]
+    if call.originate_timeout is not None:
+        timeout = _positive_int("originate_timeout", call.originate_timeout, MAX_ORIGINATE_TIMEOUT)
+        variables.append(f"originate_timeout={timeout}")
+    return variables
+
+
+def _call_uuid(call: IvrCall | AgentCall) -> str:
+    if call.call_uuid is None:
+        return _safe_id("contact_id", call.contact_id)
+    return _safe_id("call_uuid", call.call_uuid)
+
+
+def _number(call: IvrCall | AgentCall) -> str:
+    return require("number", call.number, is_phone_number, PHONE_NUMBER_RULE)
+
+
+def _safe_id(field: str, value: str) -> str:
+    return require(field, value, is_safe_id, SAFE_ID_RULE)
+
+
+def _positive_int(field: str, value: int, limit: int | None) -> int:
+    # bool is an int in Python; True must not become "1" in a command.
+    valid = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    if not valid or (limit is not None and value > limit):
+        rule = "a whole number from 1" + (f" to {limit}" if limit is not None else "")
+        raise UnsafeValue(field, value, rule)
+    return value
+
+
+def originate_variables(arg: str) -> dict[str, str]:
+    """The `{name=value,...}` block at the start of an originate argument, as a dict.
+
+    The inverse of the builders, for a BACKGROUND_JOB's Job-Command-Arg: quotes are removed as
+    FreeSWITCH removes them.
+    """
+    if not arg.startswith("{"):
+        return {}
+    block = _split_unquoted(arg[1:], "}")[0]
+    variables = {}
+    for item in _split_unquoted(block, ","):
+        name, _, value = item.partition("=")
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        variables[name] = value
+    return variables
+
+
+def _split_unquoted(text: str, sep: str) -> list[str]:
+    """Split on `sep` outside single quotes (how FreeSWITCH reads a variable block)."""
+    parts, current, quoted = [], [], False
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        if char == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
