@@ -58,6 +58,8 @@ class Settings:
     cdr_user: str = ""  # HTTP basic credentials of the switches' mod_json_cdr; empty = CDR intake off
     cdr_password: str = ""
     read_token: str = ""  # optional: may read every route and change nothing
+    default_region: str = "US"  # of numbers without a country code (ISO 3166)
+    default_policy: dict = field(default_factory=dict)  # campaign policy of campaigns without settings
 
     @property
     def capacity(self):
@@ -104,6 +106,8 @@ def load_settings(environ=None):
         instance=_safe(env, "DIALER_INSTANCE", "dialer"),
         reconcile_grace_seconds=_number(env, "DIALER_RECONCILE_GRACE_SECONDS", 15.0, minimum=0.5),
         read_token=env.get("DIALER_READ_TOKEN", "").strip(),
+        default_region=_region(env),
+        default_policy=_default_policy(env),
         **_cdr_credentials(env),
     )
 
@@ -186,3 +190,25 @@ def _host(env, name, default):
     if not is_host(value):
         raise ConfigError(f"{name}: {HOST_RULE}, got {value!r}")
     return value
+
+
+def _region(env):
+    import phonenumbers
+
+    region = env.get("DIALER_DEFAULT_REGION", "US").strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"DIALER_DEFAULT_REGION must be a region code such as US or GB, not {region!r}")
+    return region
+
+
+def _default_policy(env):
+    """DIALER_DEFAULT_POLICY: the house rules, the same JSON shape as a campaign's settings."""
+    raw = env.get("DIALER_DEFAULT_POLICY", "").strip()
+    if not raw:
+        return {}
+    from dialer.rules.policy import InvalidPolicy, parse_policy
+
+    try:
+        return parse_policy(json.loads(raw))
+    except (ValueError, InvalidPolicy) as exc:
+        raise ConfigError(f"DIALER_DEFAULT_POLICY is not a valid campaign policy: {exc}") from exc

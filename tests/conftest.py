@@ -14,7 +14,8 @@ from dialer.config import Settings, SwitchConfig
 API_TOKEN = "test-api-token"
 CONNECTOR_TOKEN = "test-connector-token"
 READ_TOKEN = "test-read-token"
-TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "dialable_backlog", "call_events")
+TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "dialable_backlog", "call_events", "campaign_settings",
+          "dnc_numbers", "calling_windows")
 
 
 @pytest.fixture(scope="session")

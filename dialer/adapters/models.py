@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -44,6 +45,42 @@ class Campaign(Base):
     state: Mapped[str] = mapped_column(String(20), server_default="running")
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    settings_version: Mapped[int | None] = mapped_column(Integer)  # None: the house defaults
+
+
+class CampaignSettings(Base):
+    """Every version of a campaign's policy (DESIGN.md "Campaign policy"); a change is a new row."""
+
+    __tablename__ = "campaign_settings"
+
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settings: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class DncNumber(Base):
+    """A number nobody may call: on the global list (campaign_id '') or one campaign's."""
+
+    __tablename__ = "dnc_numbers"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True, server_default="")
+    reason: Mapped[str] = mapped_column(String(200), server_default="")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class CallingWindow(Base):
+    """Whether a campaign's calling hours are open now in one zone set: worked out in Python by the
+    tick when `changes_at` passes or the settings change, read by the claim statement."""
+
+    __tablename__ = "calling_windows"
+
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    zone_key: Mapped[str] = mapped_column(Text, primary_key=True)  # see Contact.zone_key
+    open_until: Mapped[datetime | None] = mapped_column(Timestamp)  # None or past: closed
+    changes_at: Mapped[datetime | None] = mapped_column(Timestamp)  # when to work it out again
+    settings_version: Mapped[int | None] = mapped_column(Integer)  # the settings it was worked out for
 
 
 class Contact(Base):
@@ -91,6 +128,15 @@ class Contact(Base):
     missing_since: Mapped[datetime | None] = mapped_column(Timestamp)
     vc_sequence: Mapped[int] = mapped_column(Integer, server_default="0")  # the last outbox sequence given
 
+    # Campaign policy.
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA, given at intake
+    # The customer's zones, space-separated and sorted (from `timezone` or the number); '' = unknown,
+    # the campaign's fallback zone. Worked out at intake, never per tick.
+    zone_key: Mapped[str] = mapped_column(Text, server_default="")
+    e164: Mapped[str | None] = mapped_column(String(20))  # the number normalised: DNC and per-number caps
+    disposition: Mapped[str | None] = mapped_column(String(20))  # class of the last result
+    disposition_counts: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
     __table_args__ = (
         # "Dialable contacts per campaign, by priority then FIFO" walks this partial index in order.
         Index("ix_contacts_dialable", "campaign_id", "priority", "received_time", "id",
@@ -101,6 +147,9 @@ class Contact(Base):
         Index("ix_contacts_campaign_status", "campaign_id", "status"),
         Index("ix_contacts_claimed_at", "claimed_at"),
         Index("ix_contacts_end_time_pending", "end_time", postgresql_where=text("status = 'pending'")),
+        # The claim of a campaign with calling hours reads its open zones one by one, in dialing order.
+        Index("ix_contacts_dialable_zone", "campaign_id", "zone_key", "priority", "received_time", "id",
+              postgresql_where=text("status = 'pending'")),
     )
 
 
@@ -124,6 +173,11 @@ class CallAttempt(Base):
     sip_term_status: Mapped[str | None] = mapped_column(String(10))
     job_status: Mapped[str | None] = mapped_column(String(10))  # ok / err, from BACKGROUND_JOB
     result_source: Mapped[str | None] = mapped_column(String(20))  # hangup, job, reconcile
+    settings_version: Mapped[int | None] = mapped_column(Integer)  # the policy it was dialed under
+    disposition: Mapped[str | None] = mapped_column(String(20))
+    number: Mapped[str | None] = mapped_column(String(20))  # E.164: calls per number per 24 h
+
+    __table_args__ = (Index("ix_call_attempts_number_created_at", "number", "created_at"),)
 
 
 class OutboxMessage(Base):
