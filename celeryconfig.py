@@ -31,7 +31,7 @@ enable_utc = True
 task_default_queue = "default"
 task_queues_names = ("originate", "results", "notify", "default")
 task_routes = {
-    "dialer.rules.originate": {"queue": "originate"},
+    "dialer.originate": {"queue": "originate"},
     "dialer.reserve_agents": {"queue": "originate"},
     "dialer.record_events": {"queue": "results"},
     "dialer.record_inbox": {"queue": "results"},
@@ -44,7 +44,7 @@ beat_schedule = {
     "allocate": {"task": "dialer.allocate", "schedule": _tick, "options": {"expires": _tick * 2}},
     # The sweep behind the listeners' nudges: a result in the inbox is recorded even if its nudge was lost.
     "record-inbox": {"task": "dialer.record_inbox", "schedule": _tick, "options": {"expires": _tick * 2}},
-    "reconcile": {"task": "dialer.flows.reconcile", "schedule": _reconcile, "options": {"expires": _reconcile * 2}},
-    "expire": {"task": "dialer.flows.expire", "schedule": 30.0, "options": {"expires": 60}},
+    "reconcile": {"task": "dialer.reconcile", "schedule": _reconcile, "options": {"expires": _reconcile * 2}},
+    "expire": {"task": "dialer.expire", "schedule": 30.0, "options": {"expires": 60}},
     "deliver-outbox": {"task": "dialer.deliver_outbox", "schedule": 5.0, "options": {"expires": 10}},
 }

@@ -31,7 +31,8 @@ def _allocate(rt, count_dialable, dial_here=False):
     """Claim contacts for the free slots; originate them (here, for a small refill, which saves a
     trip through the broker; else through the originate queue) and ask the VC for agents."""
     with rt.sessions() as session:
-        tick = allocator.allocate(session, rt.settings.switches, count_dialable=count_dialable)
+        tick = allocator.allocate(session, rt.settings.switches, count_dialable=count_dialable,
+                                    house_policy=rt.settings.default_policy)
         session.commit()
     for switch_name, contact_ids in tick.ivr_by_switch().items():
         if dial_here and len(contact_ids) <= ORIGINATE_BATCH:
@@ -46,7 +47,7 @@ def _allocate(rt, count_dialable, dial_here=False):
     return len(tick.claims)
 
 
-@shared_task(name="dialer.rules.originate")
+@shared_task(name="dialer.originate")
 def originate(switch_name, contact_ids):
     _originate(runtime(), switch_name, contact_ids)
 
@@ -133,7 +134,7 @@ def deliver_outbox():
     return delivered
 
 
-@shared_task(name="dialer.flows.expire")
+@shared_task(name="dialer.expire")
 def expire():
     rt = runtime()
     with rt.sessions() as session:
@@ -145,7 +146,7 @@ def expire():
     return changed
 
 
-@shared_task(name="dialer.flows.reconcile")
+@shared_task(name="dialer.reconcile")
 def reconcile():
     rt = runtime()
 
