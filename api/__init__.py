@@ -37,9 +37,9 @@ def create_app(settings=None, celery=None):
 
 
 def register_blueprints(app):
-    from api import calls, campaigns, cdr, connector, contacts, controls, dnc, health, settings
+    from api import calls, campaigns, cdr, connector, contacts, controls, dnc, health
 
-    for module in (health, contacts, campaigns, controls, calls, connector, cdr, dnc, settings):
+    for module in (health, contacts, campaigns, controls, calls, connector, cdr, dnc):
         app.register_blueprint(module.blueprint)
 
 
