@@ -102,6 +102,8 @@ def import_numbers(sessions, path, campaign_id=None, reason="", default_region="
     line, the good ones stored all the same. `progress(done, total)` is called as rows are read."""
     total = _count_rows(path)
     summary, batch, done = ImportSummary(), [], 0
+    if progress:
+        progress(done, total)
     for line, value in _numbers_in(path):
         try:
             batch.append(normalise(value, default_region))
