@@ -9,7 +9,6 @@ A key whose default is None may also be given as null: "no cap", "no hours", "no
 campaign can lift a house rule.
 """
 
-import copy
 import re
 from datetime import date
 from functools import lru_cache
@@ -190,14 +189,23 @@ def effective_policy(campaign, house):
 
     Top-level keys replace; `retries` and `predictive` merge per key. A new dict, safe to change.
     """
-    policy = copy.deepcopy(DEFAULTS)
+    policy = _copied(DEFAULTS)
     for layer in (house, campaign):
         for key, value in (layer or {}).items():
             if key in MERGED_PER_KEY:
-                policy[key] = {**policy[key], **copy.deepcopy(value)}
+                policy[key] = {**policy[key], **_copied(value)}
             else:
-                policy[key] = copy.deepcopy(value)
+                policy[key] = _copied(value)
     return policy
+
+
+def _copied(value):
+    """A deep copy of JSON-shaped data, several times faster than copy.deepcopy (runs per campaign per tick)."""
+    if isinstance(value, dict):
+        return {key: _copied(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_copied(inner) for inner in value]
+    return value
 
 
 def next_attempt_delay(policy, disposition, times_in_class, attempts_made):
