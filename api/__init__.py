@@ -37,9 +37,9 @@ def create_app(settings=None, celery=None):
 
 
 def register_blueprints(app):
-    from api import calls, campaigns, cdr, connector, contacts, controls, dnc, health
+    from api import calls, campaigns, cdr, connector, contacts, controls, dnc, health, settings
 
-    for module in (health, contacts, campaigns, controls, calls, connector, cdr, dnc):
+    for module in (health, contacts, campaigns, controls, calls, connector, cdr, dnc, settings):
         app.register_blueprint(module.blueprint)
 
 
