@@ -2,7 +2,7 @@
 
 import click
 
-from dialer.ops import contact_commands, dnc_commands, fleet_commands
+from dialer.ops import contact_commands, dnc_commands, fleet_commands, policy_commands
 
 
 @click.group()
@@ -10,6 +10,6 @@ def main():
     """Outbound dialer: operator commands."""
 
 
-for command in (*contact_commands.COMMANDS, *fleet_commands.COMMANDS,
+for command in (*contact_commands.COMMANDS, *fleet_commands.COMMANDS, *policy_commands.COMMANDS,
                 *dnc_commands.COMMANDS):
     main.add_command(command)
