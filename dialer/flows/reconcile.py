@@ -24,8 +24,9 @@ from dialer.adapters.models import CallAttempt, Contact
 from dialer.flows.inbox import unprocessed_hangups
 from dialer.flows.outbox import add_message
 from dialer.flows.results import LOST
+from dialer.flows.retries import count_dispositions, schedule_retries
 from dialer.flows.transitions import transition
-from dialer.rules import states, vc_messages
+from dialer.rules import dispositions, states, vc_messages
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +112,18 @@ def _close_as_lost(session, settings, contact_id, call_uuid):
     if not transition(session, contact_id, states.DIALED, states.ENDED, call_result=LOST):
         return False
     session.execute(update(CallAttempt).where(CallAttempt.uuid == call_uuid)
-                    .values(result_source="reconcile", hangup_cause=LOST))
+                    .values(result_source="reconcile", hangup_cause=LOST, disposition=dispositions.LOST))
+    # Retried only by a campaign's explicit LOST rule: the call may have reached the customer.
+    retried = schedule_retries(session, settings, count_dispositions(session, {contact_id: dispositions.LOST}))
     contact = session.execute(select(Contact).where(Contact.id == contact_id)
                               .execution_options(populate_existing=True)).scalar_one()
-    _lost_messages(session, settings, contact)
+    _lost_messages(session, settings, contact, retried.get(contact_id))
     return True
 
 
-def _lost_messages(session, settings, contact):
+def _lost_messages(session, settings, contact, retry_at=None):
     add_message(session, contact.id, "call_result", settings.vc_paths.call_result,
-                vc_messages.call_result(contact))
+                vc_messages.call_result(contact, retry_at=retry_at))
     if vc_messages.is_agent(contact):
         add_message(session, contact.id, "end_chat", settings.vc_paths.end_chat,
                     vc_messages.end_chat(contact, "call result lost"))

@@ -13,7 +13,8 @@ from sqlalchemy import func, or_, select, text, update
 
 from dialer.adapters.models import CallAttempt, Contact
 from dialer.flows.outbox import add_message, add_messages, message
-from dialer.rules import events, states, vc_messages
+from dialer.flows.retries import closed_rows, count_dispositions, schedule_retries
+from dialer.rules import dispositions, events, states, vc_messages
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +58,26 @@ ENDED_SQL = text("""
     WITH e AS (
         SELECT * FROM unnest(CAST(:contact_ids AS text[]), CAST(:uuids AS text[]), CAST(:causes AS text[]),
                              CAST(:billsecs AS int[]), CAST(:answered_ats AS timestamptz[]),
-                             CAST(:ended_ats AS timestamptz[]), CAST(:sip_term_statuses AS text[]))
-             AS e(contact_id, uuid, cause, billsec, answered_at, ended_at, sip_term_status)
+                             CAST(:ended_ats AS timestamptz[]), CAST(:sip_term_statuses AS text[]),
+                             CAST(:dispositions AS text[]))
+             AS e(contact_id, uuid, cause, billsec, answered_at, ended_at, sip_term_status, disposition)
     ), attempts AS (
         UPDATE call_attempts a
         SET hangup_cause = e.cause, billsec = e.billsec, answer_time = e.answered_at, hangup_time = e.ended_at,
-            sip_term_status = e.sip_term_status, result_source = 'hangup'
+            sip_term_status = e.sip_term_status, result_source = 'hangup', disposition = e.disposition
         FROM e
         WHERE a.uuid = e.uuid AND (a.hangup_cause IS NULL OR a.result_source = 'reconcile')
     )
     UPDATE contacts c
     SET status = 'ended', status_changed_at = now(), call_result = e.cause, billsec = e.billsec,
-        answer_time = e.answered_at, hangup_time = e.ended_at, missing_since = NULL
+        answer_time = e.answered_at, hangup_time = e.ended_at, missing_since = NULL,
+        disposition = e.disposition,
+        -- a LOST contact's count moves from LOST to the real class: one attempt, one result
+        disposition_counts = c.disposition_counts
+            || CASE WHEN before.status = 'ended' AND before.call_result = :lost AND c.disposition_counts ? :lost
+                    THEN jsonb_build_object(:lost, greatest((c.disposition_counts ->> :lost)::int - 1, 0))
+                    ELSE '{}'::jsonb END
+            || jsonb_build_object(e.disposition, coalesce((c.disposition_counts ->> e.disposition)::int, 0) + 1)
     FROM e, contacts before
     WHERE c.id = e.contact_id AND c.call_uuid = e.uuid AND before.id = c.id
       AND (c.status IN ('queued', 'dialed') OR (c.status = 'ended' AND c.call_result = :lost))
@@ -101,6 +110,7 @@ def _calls_ended(session, settings, results, recorded):
         "answered_ats": [r.answered_at for r in latest.values()],
         "ended_ats": [r.ended_at for r in latest.values()],
         "sip_term_statuses": [r.sip_term_status for r in latest.values()],
+        "dispositions": [dispositions.classify(r.hangup_cause, r.answered) for r in latest.values()],
         "lost": LOST,
     }
     contacts = session.execute(ENDED_SQL, columns).all()
@@ -108,10 +118,12 @@ def _calls_ended(session, settings, results, recorded):
         return
     ended = [contact.id for contact in contacts]
     replaces = _replace_lost(session, [contact.id for contact in contacts if contact.was_lost])
+    retried = schedule_retries(session, settings, closed_rows(contacts))
     answered = {r.contact_id: r.answered for r in latest.values()}
     messages = []
     for contact in contacts:  # rows with the contact's columns: what vc_messages reads
-        messages.extend(_result_messages(settings, contact, answered[contact.id], replaces.get(contact.id)))
+        messages.extend(_result_messages(settings, contact, answered[contact.id], replaces.get(contact.id),
+                                         retry_at=retried.get(contact.id)))
     add_messages(session, messages)
     recorded.ended.extend(ended)
     recorded.messages += len(messages)
@@ -134,12 +146,13 @@ def _replace_lost(session, contact_ids):
     return replaces
 
 
-def _result_messages(settings, contact, answered, replaces=None):
+def _result_messages(settings, contact, answered, replaces=None, retry_at=None):
     """The outbox rows for a call that ended: its result (saying which LOST message it replaces,
-    if the VC got one); for agent calls also the recording link (answered) or END_CHAT (declined
-    or never answered) so the CCM closes the conversation."""
+    if the VC got one, and whether another attempt follows at `retry_at`); for agent calls also the
+    recording link (answered) or END_CHAT (declined or never answered) so the CCM closes the
+    conversation of this attempt."""
     paths = settings.vc_paths
-    body = vc_messages.call_result(contact)
+    body = vc_messages.call_result(contact, retry_at=retry_at)
     if replaces:
         body["replaces"] = replaces
     rows = [message(contact.id, "call_result", paths.call_result, body)]
@@ -182,6 +195,11 @@ def _job_result(session, settings, result, recorded):
     if outcome == events.FAILED:
         contact.status, contact.call_result = states.FAILED, result.cause
         recorded.failed.append(contact.id)
+        attempt.disposition = dispositions.classify(result.cause, False)
+        session.flush()
+        closed = count_dispositions(session, {contact.id: attempt.disposition})
+        if schedule_retries(session, settings, closed):
+            session.refresh(contact)
     else:  # gateway down or switch limits: dial again later
         contact.status, contact.call_result = states.PENDING, result.cause
         contact.dial_after, contact.switch_name = func.now() + _retry_after(result.cause), None

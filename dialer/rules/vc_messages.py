@@ -40,20 +40,30 @@ def _call(contact, message_id):
     }
 
 
-def call_result(contact, message_id=None):
-    """The delivery notification for the CCM: the call's result, for IVR and agent calls alike."""
-    return {
+def call_result(contact, message_id=None, retry_at=None):
+    """The delivery notification for the CCM: one attempt's result, for IVR and agent calls alike.
+
+    `attempt` counts from 1; `final` is false when the campaign's policy dials the contact again
+    (at `retryAt`; its `status` is then `pending`).
+    """
+    body = {
         **_call(contact, message_id),
         "campaignId": contact.campaign_id,
         "campaignContactId": contact.campaign_contact_id,
         "campaignType": contact.campaign_type,
-        "status": contact.status,
+        "status": contact.status if retry_at is None else states.PENDING,
         "callResult": contact.call_result,
         "billsec": contact.billsec or 0,
         "dialTime": _iso(contact.dial_time),
         "answerTime": _iso(contact.answer_time),
         "hangupTime": _iso(contact.hangup_time),
+        "attempt": contact.attempts,
+        "disposition": contact.disposition,
+        "final": retry_at is None,
     }
+    if retry_at is not None:
+        body["retryAt"] = _iso(retry_at)
+    return body
 
 
 def recording_link(contact, url_template, message_id=None):
