@@ -1,6 +1,6 @@
 """Contact intake and lookup: validate, hand to dialer.flows.intake, answer."""
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from api.errors import ApiError
@@ -16,7 +16,7 @@ def create_contact():
     if not isinstance(body, dict):
         raise ApiError(400, "expected one contact as a JSON object (send lists to /contacts/bulk)")
     row = validated(parse_contact, body, "invalid contact: nothing stored")
-    result = store_contacts(db.session, [row])
+    result = store_contacts(db.session, [row], **_intake_settings())
     stored = load_contact(db.session, row["id"])
     db.session.commit()
     return jsonify(stored), 201 if result.created else 200
@@ -28,7 +28,7 @@ def create_contacts():
     if not isinstance(body, list):
         raise ApiError(400, "expected a JSON array of contacts")
     rows = validated(parse_contacts, body, "invalid contacts: nothing stored")
-    result = store_contacts(db.session, rows)
+    result = store_contacts(db.session, rows, **_intake_settings())
     db.session.commit()
     return jsonify({"created": result.created, "existing": result.existing}), 201
 
@@ -39,6 +39,11 @@ def get_contact(contact_id):
     if found is None:
         raise ApiError(404, f"no contact with id {contact_id!r}")
     return jsonify(found)
+
+
+def _intake_settings():
+    settings = current_app.config["DIALER_SETTINGS"]
+    return {"region": settings.default_region, "vc_paths": settings.vc_paths}
 
 
 def json_body():

@@ -133,7 +133,7 @@ class Contact(Base):
     # The customer's zones, space-separated and sorted (from `timezone` or the number); '' = unknown,
     # the campaign's fallback zone. Worked out at intake, never per tick.
     zone_key: Mapped[str] = mapped_column(Text, server_default="")
-    e164: Mapped[str | None] = mapped_column(String(20))  # the number normalised: DNC and per-number caps
+    e164: Mapped[str | None] = mapped_column(String(24))  # the number normalised: DNC and per-number caps
     disposition: Mapped[str | None] = mapped_column(String(20))  # class of the last result
     disposition_counts: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
@@ -175,7 +175,7 @@ class CallAttempt(Base):
     result_source: Mapped[str | None] = mapped_column(String(20))  # hangup, job, reconcile
     settings_version: Mapped[int | None] = mapped_column(Integer)  # the policy it was dialed under
     disposition: Mapped[str | None] = mapped_column(String(20))
-    number: Mapped[str | None] = mapped_column(String(20))  # E.164: calls per number per 24 h
+    number: Mapped[str | None] = mapped_column(String(24))  # E.164: calls per number per 24 h
 
     __table_args__ = (Index("ix_call_attempts_number_created_at", "number", "created_at"),)
 

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import Integer, String
+from sqlalchemy.types import Boolean, Integer, String
 
+from dialer.flows.policy_store import policies_for
+from dialer.flows.windows import refresh_windows
 from dialer.rules import states
 from dialer.rules.allocation import fair_share, free_slots
 
 ALLOCATOR_LOCK = 7_364_002
+WINDOWS_LOCK = 7_364_003  # one tick at a time works the calling windows out
 
 OCCUPIED_SQL = text("""
     SELECT switch_name, count(*) FROM contacts
@@ -28,10 +31,14 @@ RECENT_CLAIMS_SQL = text("""
     WHERE claimed_at > now() - make_interval(secs => :window) GROUP BY switch_name
 """)
 
+# A contact counts when its calling window is open (a campaign without calling hours is always
+# open; a contact with no window row, from before windows existed, too).
 DIALABLE_SQL = text("""
     SELECT c.campaign_id, count(*) FROM contacts c JOIN campaigns k ON k.id = c.campaign_id
+    LEFT JOIN calling_windows w ON w.campaign_id = c.campaign_id AND w.zone_key = c.zone_key
     WHERE c.status = 'pending' AND k.state = 'running'
       AND c.dial_after <= now() AND c.end_time >= now()
+      AND (w.campaign_id IS NULL OR w.open_until > now())
     GROUP BY c.campaign_id
 """)
 
@@ -45,21 +52,53 @@ TAKE_FROM_BACKLOG_SQL = text("""
     FROM unnest(:campaigns, :counts) AS t(campaign_id, n) WHERE b.campaign_id = t.campaign_id
 """).bindparams(bindparam("campaigns", type_=ARRAY(String)), bindparam("counts", type_=ARRAY(Integer)))
 
-# Each campaign's share is read in dialing order (priority, then FIFO) off ix_contacts_dialable;
-# row i of the claimed set goes to switch plan[i], so one statement also spreads the load.
-CLAIM_SQL = text("""
+# What every claimed contact must pass besides its status and times: no do-not-call entry (global
+# or its campaign's), and under its campaign's cap of calls per number per 24 h across campaigns
+# (attempts refused before reaching the number do not count). Both are index probes per row.
+_CLAIMABLE = """
+    c.status = 'pending' AND c.dial_after <= now() AND c.end_time >= now()
+    AND NOT EXISTS (SELECT 1 FROM dnc_numbers d WHERE d.number = c.e164 AND d.campaign_id IN ('', c.campaign_id))
+    AND (a.per_number IS NULL OR c.e164 IS NULL OR a.per_number > (
+        SELECT count(*) FROM call_attempts x
+        WHERE x.number = c.e164 AND x.created_at > now() - interval '24 hours'
+          AND (x.disposition IS NULL OR x.disposition NOT IN ('GATEWAY', 'SWITCH_DOWN'))))
+"""
+
+# Each campaign's share is read in dialing order (priority, then FIFO): off ix_contacts_dialable
+# for a campaign without calling hours; for one with hours, off ix_contacts_dialable_zone once per
+# zone set whose window is open, merged in dialing order (a closed zone's contacts are never read,
+# so half a million contacts outside their hours cost nothing). Row i of the claimed set goes to
+# switch plan[i], so one statement also spreads the load.
+CLAIM_SQL = text(f"""
     WITH allotment AS (
-        SELECT * FROM unnest(:campaigns, :counts) AS a(campaign_id, n)
-    ), picked AS (
-        SELECT p.id, row_number() OVER () AS slot
-        FROM allotment a CROSS JOIN LATERAL (
+        SELECT * FROM unnest(:campaigns, :counts, :windowed, :per_number) AS a(campaign_id, n, windowed, per_number)
+    ), plain AS (
+        SELECT p.id FROM allotment a CROSS JOIN LATERAL (
             SELECT c.id FROM contacts c
-            WHERE c.campaign_id = a.campaign_id AND c.status = 'pending'
-              AND c.dial_after <= now() AND c.end_time >= now()
+            WHERE c.campaign_id = a.campaign_id AND {_CLAIMABLE}
+              AND NOT EXISTS (SELECT 1 FROM calling_windows w WHERE w.campaign_id = c.campaign_id
+                              AND w.zone_key = c.zone_key AND NOT coalesce(w.open_until > now(), false))
             ORDER BY c.priority, c.received_time, c.id
             LIMIT a.n
             FOR UPDATE SKIP LOCKED
         ) p
+        WHERE NOT a.windowed
+    ), zoned AS (
+        SELECT p.id, a.n, row_number() OVER (
+            PARTITION BY a.campaign_id ORDER BY p.priority, p.received_time, p.id) AS rank
+        FROM allotment a
+        JOIN calling_windows w ON w.campaign_id = a.campaign_id AND w.open_until > now()
+        CROSS JOIN LATERAL (
+            SELECT c.id, c.priority, c.received_time FROM contacts c
+            WHERE c.campaign_id = a.campaign_id AND c.zone_key = w.zone_key AND {_CLAIMABLE}
+            ORDER BY c.priority, c.received_time, c.id
+            LIMIT a.n
+            FOR UPDATE SKIP LOCKED
+        ) p
+        WHERE a.windowed
+    ), picked AS (
+        SELECT id, row_number() OVER () AS slot
+        FROM (SELECT id FROM plain UNION ALL SELECT id FROM zoned WHERE rank <= n) chosen
         -- never cuts a row (the allotment sums to :total); it tells the planner how few rows
         -- come out, so the UPDATE joins by primary key instead of scanning every contact
         LIMIT :total
@@ -73,6 +112,8 @@ CLAIM_SQL = text("""
 """).bindparams(
     bindparam("campaigns", type_=ARRAY(String)),
     bindparam("counts", type_=ARRAY(Integer)),
+    bindparam("windowed", type_=ARRAY(Boolean)),
+    bindparam("per_number", type_=ARRAY(Integer)),
     bindparam("plan", type_=ARRAY(String)),
 )
 
@@ -113,14 +154,20 @@ def switch_plan(free):
     return plan
 
 
-def allocate(session, switches, rate_window=1.0, count_dialable=True):
+def allocate(session, switches, rate_window=1.0, count_dialable=True, house_policy=None):
     """One tick, inside the caller's transaction (commit, then enqueue what it returns).
 
     `count_dialable`: count dialable contacts afresh (the beat's tick) rather than read the
-    backlog the last such tick left (the ticks that refill a slot right after a hangup).
+    backlog the last such tick left (the ticks that refill a slot right after a hangup). The
+    beat's tick also works out the calling windows that may have changed, first. `house_policy`:
+    the policy of campaigns without settings (DIALER_DEFAULT_POLICY).
     """
-    # Counted before the lock: the count is the slow part and need not be exact (the claim
-    # statement checks every contact it takes), so other ticks do not wait for it.
+    house_policy = house_policy or {}
+    if count_dialable:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WINDOWS_LOCK})
+        refresh_windows(session, house_policy)
+    # Counted before the allocator lock: the count is the slow part and need not be exact (the
+    # claim statement checks every contact it takes), so other ticks do not wait for it.
     fresh = dict(session.execute(DIALABLE_SQL).all()) if count_dialable else None
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALLOCATOR_LOCK})
     if fresh is not None:
@@ -139,9 +186,12 @@ def allocate(session, switches, rate_window=1.0, count_dialable=True):
     if not result.allotment:
         return result
     campaigns = sorted(result.allotment)
+    policies = policies_for(session, campaigns, house_policy)
     rows = session.execute(CLAIM_SQL, {
         "campaigns": campaigns,
         "counts": [result.allotment[c] for c in campaigns],
+        "windowed": [policies[c][1].get("calling_hours") is not None for c in campaigns],
+        "per_number": [policies[c][1].get("max_calls_per_number_24h") for c in campaigns],
         "plan": switch_plan(result.free_slots)[: sum(result.allotment.values())],
         "total": sum(result.allotment.values()),
     }).all()

@@ -16,8 +16,11 @@ from sqlalchemy import func, insert, select, text, update
 
 from dialer.adapters.esl import SwitchUnreachable
 from dialer.adapters.models import CallAttempt, Contact
+from dialer.flows.policy_store import policies_for
+from dialer.flows.retries import count_dispositions, schedule_retries
 from dialer.flows.transitions import transition
-from dialer.rules import gateway, states
+from dialer.flows.windows import closed_now
+from dialer.rules import dispositions, gateway, states
 from dialer.rules.originate import AgentCall, IvrCall, UnsafeValue, originate_parts
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 INVALID_GATEWAY = "INVALID_GATEWAY"
 SWITCH_DOWN = "SWITCH_DOWN"
 INVALID_CONTACT = "INVALID_CONTACT"  # a stored value the originate builder refuses
+RETRYABLE_FAILURES = (INVALID_GATEWAY, SWITCH_DOWN)  # by a campaign's explicit rule only
 GATEWAY_RETRY = timedelta(seconds=30)  # a gateway that is down is not asked again before this
 
 
@@ -33,6 +37,7 @@ class DialOutcome:
     dialed: list = field(default_factory=list)
     failed: dict = field(default_factory=dict)  # contact id -> call_result
     retry: list = field(default_factory=list)  # back to pending (gateway down)
+    outside_window: list = field(default_factory=list)  # back to pending: its calling window closed
 
 
 @dataclass(frozen=True)
@@ -44,27 +49,38 @@ class AgentAssignment:
 def dial_ivr_contacts(session, client, settings, switch_name, contact_ids, gateway_memo=None):
     """Originate the `queued` IVR contacts among `contact_ids` through one switch; `gateway_memo`
     (dialer.rules.gateway.StatusMemo) spares the switch a status request per call."""
-    contacts = _queued(session, contact_ids)
+    outcome = DialOutcome()
+    contacts = _inside_window(session, _queued(session, contact_ids), outcome)
+    policies = policies_for(session, sorted({c.campaign_id for c in contacts}), settings.default_policy)
     calls = {}
-    outcome = _check_gateways(session, client, contacts, gateway_memo)
+    _check_gateways(session, client, contacts, outcome, gateway_memo)
     switch = settings.switch(switch_name)
     for contact in contacts:
         if contact.id in outcome.failed or contact.id in outcome.retry:
             continue
-        call_uuid = _call_uuid(contact)
+        caller_id = policies[contact.campaign_id][1].get("caller_id") or {}
         calls[contact.id] = IvrCall(
             contact_id=contact.id, campaign_id=contact.campaign_id, number=contact.customer_number,
             gateway_id=contact.gateway_id, ivr=contact.ivr or settings.default_ivr,
-            context=settings.dialplan_context, attempt=contact.attempts + 1, call_uuid=call_uuid,
-            originate_timeout=settings.originate_timeout_seconds, instance=settings.instance)
-    return _send(session, client, switch, contacts, calls, outcome, kind=states.IVR)
+            context=settings.dialplan_context, attempt=contact.attempts + 1, call_uuid=_call_uuid(contact),
+            originate_timeout=settings.originate_timeout_seconds, instance=settings.instance,
+            caller_id_number=caller_id.get("number"), caller_id_name=caller_id.get("name"))
+    _send(session, client, switch, contacts, calls, outcome, kind=states.IVR, policies=policies)
+    _retry_failures(session, settings, outcome)
+    return outcome
 
 
 def dial_agent_contact(session, client, settings, contact, assignment):
     """Originate one agent call for a contact the VC just reserved an agent for (`queued`)."""
-    outcome = _check_gateways(session, client, [contact])
-    if outcome.failed or outcome.retry:
+    outcome = DialOutcome()
+    if not _inside_window(session, [contact], outcome):
         return outcome
+    _check_gateways(session, client, [contact], outcome)
+    if outcome.failed or outcome.retry:
+        _retry_failures(session, settings, outcome)
+        return outcome
+    policies = policies_for(session, [contact.campaign_id], settings.default_policy)
+    caller_id = policies[contact.campaign_id][1].get("caller_id") or {}
     switch = settings.switch(contact.switch_name)
     call = AgentCall(
         contact_id=contact.id, campaign_id=contact.campaign_id, number=contact.customer_number,
@@ -72,9 +88,34 @@ def dial_agent_contact(session, client, settings, contact, assignment):
         dialing_mode=contact.dialing_mode, voice_service_id=contact.service_identifier or settings.service_identifier,
         domain=switch.host, context=settings.dialplan_context, attempt=contact.attempts + 1,
         call_uuid=_call_uuid(contact), originate_timeout=settings.originate_timeout_seconds,
-        instance=settings.instance)
-    return _send(session, client, switch, [contact], {contact.id: call}, outcome, kind=states.AGENT,
-                 agent=assignment.agent)
+        instance=settings.instance, caller_id_number=caller_id.get("number"))
+    _send(session, client, switch, [contact], {contact.id: call}, outcome, kind=states.AGENT,
+          agent=assignment.agent, policies=policies)
+    _retry_failures(session, settings, outcome)
+    return outcome
+
+
+def _inside_window(session, contacts, outcome):
+    """The contacts whose calling window is still open; the others go back to pending for their
+    next window (they were claimed while it was open)."""
+    closed = closed_now(session, [c.id for c in contacts])
+    for contact in contacts:
+        if contact.id in closed and transition(session, contact.id, states.QUEUED, states.PENDING, switch_name=None):
+            outcome.outside_window.append(contact.id)
+    if outcome.outside_window:
+        session.commit()
+        log.info("event=outside_calling_window contacts=%s", ",".join(outcome.outside_window))
+    return [c for c in contacts if c.id not in closed]
+
+
+def _retry_failures(session, settings, outcome):
+    """A call that failed for a switch or gateway reason is retried when the campaign's policy says
+    so (never by default: the failover table's results stay final)."""
+    failed = {i: dispositions.classify(r, False) for i, r in outcome.failed.items() if r in RETRYABLE_FAILURES}
+    if failed and schedule_retries(session, settings, count_dispositions(session, failed)):
+        session.commit()
+    elif failed:
+        session.commit()
 
 
 def _queued(session, contact_ids):
@@ -83,9 +124,8 @@ def _queued(session, contact_ids):
     ).scalars().all()
 
 
-def _check_gateways(session, client, contacts, memo=None):
+def _check_gateways(session, client, contacts, outcome, memo=None):
     """Gateway status per contact, asked once per gateway; applies the failover table."""
-    outcome = DialOutcome()
     cache = gateway.GatewayCache(lambda name: client.api(gateway.status_command(name)), memo)
     try:
         for contact in contacts:
@@ -104,12 +144,11 @@ def _check_gateways(session, client, contacts, memo=None):
                           dial_after=func.now() + GATEWAY_RETRY, switch_name=None)
     if outcome.failed or outcome.retry:
         session.commit()
-    return outcome
 
 
-def _send(session, client, switch, contacts, calls, outcome, kind, agent=None):
+def _send(session, client, switch, contacts, calls, outcome, kind, agent=None, policies=None):
     commands = _commands(session, calls, outcome)
-    jobs = _mark_dialed(session, switch, contacts, {i: calls[i] for i in commands}, kind, agent)
+    jobs = _mark_dialed(session, switch, contacts, {i: calls[i] for i in commands}, kind, agent, policies or {})
     session.commit()
     accepted = []
     for contact_id, (job_uuid, _call) in jobs.items():
@@ -118,6 +157,7 @@ def _send(session, client, switch, contacts, calls, outcome, kind, agent=None):
         except SwitchUnreachable:
             log.warning("event=switch_unreachable stage=bgapi contact=%s", contact_id)
             transition(session, contact_id, states.DIALED, states.FAILED, call_result=SWITCH_DOWN)
+            _attempt_failed(session, job_uuid)
             outcome.failed[contact_id] = SWITCH_DOWN
             continue
         if reply.startswith("+OK"):
@@ -126,12 +166,18 @@ def _send(session, client, switch, contacts, calls, outcome, kind, agent=None):
         else:  # the switch refused the bgapi itself; its failure is final like a switch down
             log.warning("event=bgapi_refused contact=%s reply=%s", contact_id, reply)
             transition(session, contact_id, states.DIALED, states.FAILED, call_result=SWITCH_DOWN)
+            _attempt_failed(session, job_uuid)
             outcome.failed[contact_id] = SWITCH_DOWN
     if accepted:
         session.execute(update(CallAttempt).where(CallAttempt.job_uuid.in_(accepted), CallAttempt.dial_time.is_(None))
                         .values(dial_time=func.now()))
     session.commit()
-    return outcome
+
+
+def _attempt_failed(session, job_uuid):
+    """The attempt never reached the number: it does not count against the per-number cap."""
+    session.execute(update(CallAttempt).where(CallAttempt.job_uuid == job_uuid)
+                    .values(hangup_cause=SWITCH_DOWN, disposition=dispositions.SWITCH_DOWN, result_source="job"))
 
 
 def _commands(session, calls, outcome):
@@ -161,7 +207,7 @@ MARK_DIALED_SQL = text("""
 """)
 
 
-def _mark_dialed(session, switch, contacts, calls, kind, agent):
+def _mark_dialed(session, switch, contacts, calls, kind, agent, policies):
     """queued → dialed plus an attempt row for each call, in two statements for the whole batch;
     returns {contact id: (job uuid, call)} for the contacts this call moved (a redelivered task,
     or another worker that got there first, finds them moved already)."""
@@ -174,9 +220,12 @@ def _mark_dialed(session, switch, contacts, calls, kind, agent):
     }).scalars())
     jobs = {contact_id: (str(uuid.uuid4()), calls[contact_id]) for contact_id in wanted if contact_id in moved}
     if jobs:
+        by_id = {c.id: c for c in contacts}
         session.execute(insert(CallAttempt), [
             dict(contact_id=contact_id, attempt=call.attempt, uuid=call.call_uuid, job_uuid=job_uuid,
-                 switch_name=switch.name, kind=kind, agent=agent)
+                 switch_name=switch.name, kind=kind, agent=agent,
+                 settings_version=policies.get(by_id[contact_id].campaign_id, (None,))[0],
+                 number=by_id[contact_id].e164 or by_id[contact_id].customer_number)
             for contact_id, (job_uuid, call) in jobs.items()
         ])
     return jobs

@@ -25,7 +25,7 @@ class ImportSummary:
     rejected: list = field(default_factory=list)  # (where, {field: [reason]}) in file order
 
 
-def import_file(session_factory, path, file_format, batch_size=5000):
+def import_file(session_factory, path, file_format, batch_size=5000, region="US"):
     """Validate every contact of the file; store the valid ones, `batch_size` per transaction."""
     total, items = _csv_items(path) if file_format == "csv" else _json_items(path)
     summary = ImportSummary()
@@ -37,10 +37,10 @@ def import_file(session_factory, path, file_format, batch_size=5000):
             except ValidationError as exc:
                 summary.rejected.append((where, error_fields(exc.messages)))
             if len(batch) >= batch_size:
-                _store(session_factory, batch, summary)
+                _store(session_factory, batch, summary, region)
                 batch = []
             bar.update(1)
-        _store(session_factory, batch, summary)
+        _store(session_factory, batch, summary, region)
     return summary
 
 
@@ -50,11 +50,11 @@ def _parse(item):
     return parse_contact(item)
 
 
-def _store(session_factory, rows, summary):
+def _store(session_factory, rows, summary, region):
     if not rows:
         return
     with transaction(session_factory) as session:
-        result = store_contacts(session, rows)
+        result = store_contacts(session, rows, region=region)
     summary.stored += result.created
     summary.existing += result.existing + result.duplicates
 

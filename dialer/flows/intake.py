@@ -26,9 +26,11 @@ NOT_STORABLE = ("contains a NUL character (\\u0000), an unpaired surrogate, NaN 
 DICT_KEYS = ("id", "customer_number", "campaign_type", "gateway_id", "status", "call_result", "received_time",
              "dial_time", "campaign_contact_id", "campaign_id", "start_time", "end_time", "priority", "ivr",
              "dialing_mode", "routing_mode", "resource_id", "queue_name", "scheduled_time",
-             "service_identifier", "customer_ref", "answer_time", "hangup_time", "billsec", "agent")
+             "service_identifier", "customer_ref", "answer_time", "hangup_time", "billsec", "agent",
+             "timezone", "e164", "disposition", "dial_after")
 ATTEMPT_KEYS = ("attempt", "uuid", "job_uuid", "switch_name", "kind", "agent", "created_at", "dial_time",
-                "answer_time", "hangup_time", "hangup_cause", "billsec", "sip_term_status", "result_source")
+                "answer_time", "hangup_time", "hangup_cause", "billsec", "sip_term_status", "result_source",
+                "disposition", "settings_version")
 
 _schema = ContactSchema()
 # json.dumps writes a NUL as \u0000; an escaped backslash (\\) before "u0000" does not start an escape.

@@ -14,6 +14,7 @@ from datetime import datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from dialer.rules import validation as v
+from dialer.rules.calling_hours import is_valid_zone
 from dialer.rules.states import AGENT, CAMPAIGN_TYPES, DIALING_MODES, ROUTING_MODES
 
 REQUIRED = "required: every contact needs this field"
@@ -29,6 +30,7 @@ AGENT_NEEDS = "required for AGENT campaigns: "
 QUEUE_NEEDS_RESOURCE = "routing mode QUEUE needs a resource id or a queue name"
 AGENT_NEEDS_RESOURCE = "routing mode AGENT needs a resource id (the agent's id)"
 UNSAFE = "not allowed in a switch command: "
+TIMEZONE_RULE = "must be an IANA time zone name, e.g. America/New_York"
 
 
 class Text(fields.String):
@@ -129,6 +131,7 @@ NESTED_PATHS = {
     "routing_mode": (*_SCHEDULING, "routingMode"),
     "resource_id": (*_SCHEDULING, "resourceId"),
     "queue_name": (*_SCHEDULING, "queueName"),
+    "timezone": (*_SCHEDULING, "timezone"),  # ours: the customer's IANA zone, for calling hours
 }  # anything else (webhookId, agent, queue, additionalAttributes, body) is only kept in `payload`
 FLAT_COLUMNS = tuple(NESTED_PATHS)  # the same columns, by their own names
 FLAT_UNKNOWN = ("unknown field: the flat form takes the contact table's column names ("
@@ -160,6 +163,7 @@ class ContactSchema(Schema):
     routing_mode = _one_of(ROUTING_MODES, ROUTING_MODE_RULE)
     resource_id = _safe_id()
     queue_name = Text(v.is_queue_name, UNSAFE + v.QUEUE_NAME_RULE)
+    timezone = Text(is_valid_zone, TIMEZONE_RULE)
 
     @pre_load
     def drop_empty_values(self, data, **kwargs):

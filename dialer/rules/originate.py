@@ -52,6 +52,8 @@ class IvrCall:
     call_uuid: str | None = None  # origination_uuid; the contact id when not given (first attempt)
     originate_timeout: int | None = None
     instance: str = "dialer"  # dialer_instance: what the listener filters the switch's events on
+    caller_id_number: str | None = None  # the campaign's caller ID (its settings), if it has one
+    caller_id_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class AgentCall:
     call_uuid: str | None = None
     originate_timeout: int | None = None
     instance: str = "dialer"
+    caller_id_number: str | None = None  # the name stays the agent's extension (the spec's)
 
 
 def originate_command(call: IvrCall | AgentCall) -> str:
@@ -94,6 +97,7 @@ def _ivr_args(call: IvrCall) -> str:
     variables = [
         "session_in_hangup_hook=true",
         f"origination_uuid={uuid}",
+        *_caller_id(call.caller_id_number, call.caller_id_name),
         *_dialer_variables(call),
     ]
     destination = require("ivr", call.ivr, is_extension, EXTENSION_RULE)
@@ -123,6 +127,7 @@ def _agent_args(call: AgentCall) -> str:
         f"origination_uuid={uuid}",
         f"origination_caller_id_name={agent}",
         f"sip_h_X-agentExtension={agent}",
+        *_caller_id(call.caller_id_number, None),
         *_dialer_variables(call),
     ]
     return _args(variables, call, agent)
@@ -146,6 +151,18 @@ def _dialer_variables(call: IvrCall | AgentCall) -> list[str]:
     if call.originate_timeout is not None:
         timeout = _positive_int("originate_timeout", call.originate_timeout, MAX_ORIGINATE_TIMEOUT)
         variables.append(f"originate_timeout={timeout}")
+    return variables
+
+
+def _caller_id(number: str | None, name: str | None) -> list[str]:
+    """The campaign's caller ID; a name may hold spaces, so it is single-quoted like a queue name."""
+    variables = []
+    if number:
+        number = require("caller_id_number", number, is_phone_number, PHONE_NUMBER_RULE)
+        variables.append(f"origination_caller_id_number={number}")
+    if name:
+        name = require("caller_id_name", name, is_queue_name, QUEUE_NAME_RULE)
+        variables.append(f"origination_caller_id_name='{name}'")
     return variables
 
 

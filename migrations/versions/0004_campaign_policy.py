@@ -42,12 +42,14 @@ def upgrade():
             CONSTRAINT pk_calling_windows PRIMARY KEY (campaign_id, zone_key)
         )
     """)
-    for column in ("timezone VARCHAR(64)", "zone_key TEXT DEFAULT '' NOT NULL", "e164 VARCHAR(20)",
+    for column in ("timezone VARCHAR(64)", "zone_key TEXT DEFAULT '' NOT NULL", "e164 VARCHAR(24)",
                    "disposition VARCHAR(20)", "disposition_counts JSONB DEFAULT '{}'::jsonb NOT NULL"):
         op.execute(f"ALTER TABLE contacts ADD COLUMN {column}")
+    # Contacts from before: zone unknown ('' = the campaign's fallback zone), windows worked out by the tick.
+    op.execute("INSERT INTO calling_windows (campaign_id, zone_key) SELECT DISTINCT campaign_id, '' FROM contacts")
     op.execute("CREATE INDEX ix_contacts_dialable_zone ON contacts (campaign_id, zone_key, priority, "
                "received_time, id) WHERE status = 'pending'")
-    for column in ("settings_version INTEGER", "disposition VARCHAR(20)", "number VARCHAR(20)"):
+    for column in ("settings_version INTEGER", "disposition VARCHAR(20)", "number VARCHAR(24)"):
         op.execute(f"ALTER TABLE call_attempts ADD COLUMN {column}")
     op.execute("CREATE INDEX ix_call_attempts_number_created_at ON call_attempts (number, created_at)")
 

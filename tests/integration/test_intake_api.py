@@ -52,6 +52,10 @@ def test_the_spec_example_payload_is_stored_and_read_back_field_by_field(client,
         "hangup_time": None,
         "billsec": None,
         "agent": None,
+        "timezone": None,
+        "e164": "+11001",  # no country code: DIALER_DEFAULT_REGION's (US)
+        "disposition": None,
+        "dial_after": "2023-04-10T19:55:00+00:00",
         "attempts": [],
         "payload": SPEC_EXAMPLE,
     }
@@ -283,7 +287,9 @@ def test_campaign_status_counts_its_contacts_in_every_status(client, auth, sessi
     response = client.get("/campaigns/c1", headers=auth)
     assert response.status_code == 200
     assert response.get_json() == {"campaign_id": "c1", "state": "running",
-                                   "counts": {**dict.fromkeys(ALL_STATUSES, 0), "pending": 3, "ended": 1}}
+                                   "counts": {**dict.fromkeys(ALL_STATUSES, 0), "pending": 3, "ended": 1},
+                                   "settings_version": 0, "waiting": {"window": 0, "retry": 0}, "dnc": 0,
+                                   "dispositions": {}}
 
 
 def test_the_campaign_list_has_every_campaign_in_id_order(client, auth, session):

@@ -202,3 +202,38 @@ def test_the_variables_we_write_read_back_unchanged_with_the_queue_unquoted():
 
 def test_an_argument_without_a_variable_block_has_no_variables():
     assert originate_variables("sofia/gateway/gw1/1000 &park()") == {}
+
+
+CALLER_ID_CASES = [
+    pytest.param(call, field, value, id=f"{type(call).__name__}.{field}={value[:20]!r}")
+    for call, fields in ((IVR, ("caller_id_number", "caller_id_name")), (AGENT, ("caller_id_number",)))
+    for field in fields
+    for value in HOSTILE
+    if value and not (field == "caller_id_name" and value == "100 200")  # "" = none; names may hold spaces
+]
+
+
+@pytest.mark.parametrize(("call", "field", "value"), CALLER_ID_CASES)
+def test_a_hostile_caller_id_is_rejected_naming_its_field(call, field, value):
+    with pytest.raises(UnsafeValue) as raised:
+        originate_command(replace(call, **{field: value}))
+    assert raised.value.field == field
+
+
+def test_an_ivr_call_carries_the_campaign_caller_id_with_the_name_quoted():
+    variables = originate_variables(originate_parts(
+        replace(IVR, caller_id_number="+15551230000", caller_id_name="ACME Corp"))[1])
+    assert variables["origination_caller_id_number"] == "+15551230000"
+    assert variables["origination_caller_id_name"] == "ACME Corp"
+    assert "origination_caller_id_name='ACME Corp'" in originate_command(replace(IVR, caller_id_name="ACME Corp"))
+
+
+def test_an_agent_call_takes_the_campaign_number_and_keeps_the_agent_extension_as_the_name():
+    variables = originate_variables(originate_parts(replace(AGENT, caller_id_number="+15551230000"))[1])
+    assert variables["origination_caller_id_number"] == "+15551230000"
+    assert variables["origination_caller_id_name"] == AGENT.agent_extension
+
+
+def test_a_call_without_caller_id_sends_none():
+    assert "origination_caller_id_number" not in originate_command(IVR)
+    assert "origination_caller_id" not in originate_command(IVR)
