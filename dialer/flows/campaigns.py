@@ -1,19 +1,50 @@
-"""Campaigns: status for the campaign manager and operators (controls come later, here too)."""
+"""Campaigns: status for the campaign manager and operators."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from dialer.adapters.models import Campaign, Contact
 from dialer.rules.states import ALL
 
+# Pending contacts that wait for something besides a free slot (a window not worked out yet, for a
+# contact that just arrived, is not counted as closed), and contacts kept from dialing by a
+# do-not-call list (at intake, or listed since while pending).
+WAITING_SQL = text("""
+    SELECT
+        count(*) FILTER (WHERE c.status = 'pending' AND w.changes_at IS NOT NULL
+                         AND NOT coalesce(w.open_until > now(), false)) AS window,
+        count(*) FILTER (WHERE c.status = 'pending' AND c.disposition IS NOT NULL
+                         AND c.dial_after > now()) AS retry,
+        count(*) FILTER (WHERE c.call_result = 'DNC' OR (c.status = 'pending' AND EXISTS (
+            SELECT 1 FROM dnc_numbers d WHERE d.number = c.e164 AND d.campaign_id IN ('', c.campaign_id)))) AS dnc
+    FROM contacts c
+    LEFT JOIN calling_windows w ON w.campaign_id = c.campaign_id AND w.zone_key = c.zone_key
+    WHERE c.campaign_id = :campaign_id
+""")
+# Every attempt's disposition (an attempt still ringing has none yet).
+DISPOSITIONS_SQL = text("""
+    SELECT a.disposition, count(*) FROM call_attempts a JOIN contacts c ON c.id = a.contact_id
+    WHERE c.campaign_id = :campaign_id AND a.disposition IS NOT NULL GROUP BY a.disposition
+""")
+
 
 def campaign_status(session, campaign_id):
-    """`{"campaign_id", "state", "counts": {<status>: n}}` (every status present), or None if unknown."""
-    state = session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
-    if state is None:
+    """`{"campaign_id", "state", "counts": {<status>: n}, "settings_version", "waiting": {"window", "retry"},
+    "dnc", "dispositions": {<class>: n}}` (every status present), or None if unknown."""
+    campaign = session.execute(select(Campaign.state, Campaign.settings_version)
+                               .where(Campaign.id == campaign_id)).first()
+    if campaign is None:
         return None
     rows = session.execute(select(Contact.status, func.count())
                            .where(Contact.campaign_id == campaign_id).group_by(Contact.status))
-    return _status(campaign_id, state, rows)
+    status = _status(campaign_id, campaign.state, rows)
+    waiting = session.execute(WAITING_SQL, {"campaign_id": campaign_id}).one()
+    status.update(
+        settings_version=campaign.settings_version or 0,
+        waiting={"window": waiting.window, "retry": waiting.retry},
+        dnc=waiting.dnc,
+        dispositions=dict(sorted(session.execute(DISPOSITIONS_SQL, {"campaign_id": campaign_id}).all())),
+    )
+    return status
 
 
 def list_campaigns(session):

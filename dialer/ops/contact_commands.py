@@ -29,7 +29,8 @@ def import_command(file, file_format, batch_size):
     file_format = file_format or _format_of(file)
     engine, sessions = open_sessions()
     try:
-        summary = import_file(sessions, file, file_format, batch_size)
+        summary = import_file(sessions, file, file_format, batch_size,
+                              region=os.environ.get("DIALER_DEFAULT_REGION", "US").strip().upper() or "US")
     except ImportFileError as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
     finally:
@@ -77,6 +78,16 @@ def status_command(campaign_id):
     for line in [header, *lines]:
         click.echo("  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)
                              for i, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip())
+    if campaign_id is not None:
+        _echo_policy_status(found)
+
+
+def _echo_policy_status(status):
+    waiting = status["waiting"]
+    click.echo(f"settings version {status['settings_version']}; waiting for their calling window "
+               f"{waiting['window']}, for a retry {waiting['retry']}; blocked by DNC {status['dnc']}")
+    if status["dispositions"]:
+        click.echo("attempts by disposition: " + ", ".join(f"{k} {v}" for k, v in status["dispositions"].items()))
 
 
 COMMANDS = (import_command, status_command)

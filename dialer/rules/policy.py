@@ -141,9 +141,9 @@ CallingHours = _strict("CallingHours", {day: Checked(_hours, HOURS_RULE, list) f
                        error="unknown day")
 CallerId = _strict("CallerId", {
     "number": Checked(_text(v.is_phone_number), UNSAFE + v.PHONE_NUMBER_RULE, required=True),
-    # The name goes unquoted into `{...}` of the originate (origination_caller_id_name=<name>): the safe-id
-    # alphabet has no space, comma, quote, brace or bracket that could end the variable or the argument.
-    "name": Checked(_text(v.is_safe_id), UNSAFE + v.SAFE_ID_RULE),
+    # The name goes single-quoted into `{...}` of the originate (origination_caller_id_name='<name>'), like
+    # a queue name: that alphabet has spaces but no comma, quote, brace or bracket that could end it.
+    "name": Checked(_text(v.is_queue_name), UNSAFE + v.QUEUE_NAME_RULE),
 })
 Predictive = _strict("Predictive", {
     "abandon_target": Number(0, 0.2),
@@ -162,14 +162,22 @@ PolicySchema = _strict("PolicySchema", {
 })
 
 
+NO_DAYS = "lists no day, so nobody could ever be called: give at least one day, or null for no limit"
+
+
 def parse_policy(document):
     """The validated policy, normalised (only the keys given); InvalidPolicy naming each bad field."""
     if not isinstance(document, dict):
         raise InvalidPolicy({"_schema": [NOT_AN_OBJECT]})
+    # What GET answers may be sent back edited: its "version" is the store's to give, not a setting.
+    document = {key: value for key, value in document.items() if key != "version"}
     try:
-        return PolicySchema().load(document)
+        policy = PolicySchema().load(document)
     except ValidationError as exc:
         raise InvalidPolicy(_dotted(exc.messages)) from exc
+    if policy.get("calling_hours") == {}:
+        raise InvalidPolicy({"calling_hours": [NO_DAYS]})
+    return policy
 
 
 def _dotted(messages, prefix=""):

@@ -132,6 +132,9 @@ class Fleet:
         return requests.post(self.url + path, json=body, timeout=30,
                              headers={"Authorization": f"Bearer {token}"})
 
+    def put(self, path, body, token=API_TOKEN):
+        return requests.put(self.url + path, json=body, timeout=30, headers={"Authorization": f"Bearer {token}"})
+
     def get(self, path, token=API_TOKEN):
         return requests.get(self.url + path, timeout=30, headers={"Authorization": f"Bearer {token}"})
 

@@ -124,7 +124,8 @@ def test_status_of_one_campaign_prints_only_that_campaign(run, session):
     session.add(Campaign(id="quiet", state="stopped"))
     session.commit()
     lines = run("status", "quiet").stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["campaign", "quiet"]
+    assert [line.split()[0] for line in lines[:2]] == ["campaign", "quiet"]
+    assert lines[2:] == ["settings version 0; waiting for their calling window 0, for a retry 0; blocked by DNC 0"]
 
 
 def test_status_of_an_unknown_campaign_fails_with_a_message(run):

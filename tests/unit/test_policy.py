@@ -119,10 +119,24 @@ def test_a_bad_value_is_rejected_under_its_field_name(document, field):
     assert field in reasons(document)
 
 
-@pytest.mark.parametrize("name", ["ACME,origination_uuid=x", "ACME Corp", "'ACME'", "ACME}", "{ACME", "[ACME]",
+@pytest.mark.parametrize("name", ["ACME,origination_uuid=x", "'ACME'", "ACME}", "{ACME", "[ACME]",
                                   "ACME;x", "$ACME"])
 def test_a_caller_name_that_could_leave_the_originate_variable_is_rejected(name):
     assert "caller_id.name" in reasons({"caller_id": {"number": "+15551230000", "name": name}})
+
+
+def test_a_caller_name_may_hold_spaces_the_originate_quotes_it():
+    assert parse_policy({"caller_id": {"number": "+15551230000", "name": "ACME Corp"}})["caller_id"]["name"] == (
+        "ACME Corp")
+
+
+def test_calling_hours_listing_no_day_are_rejected_and_null_means_no_limit():
+    assert "calling_hours" in reasons({"calling_hours": {}})
+    assert parse_policy({"calling_hours": None}) == {"calling_hours": None}
+
+
+def test_the_version_that_get_answers_may_be_sent_back_and_is_ignored():
+    assert parse_policy({"version": 3, "max_attempts": 2}) == {"max_attempts": 2}
 
 
 def test_a_document_that_is_not_an_object_is_rejected():
