@@ -147,3 +147,35 @@ def test_a_contact_whose_window_closed_while_queued_goes_back_to_pending_undiale
     assert outcome.outside_window == [contact_id] and outcome.dialed == []
     assert status_of(session, contact_id) == states.PENDING
     assert switch.originates == []
+
+
+def test_an_attempt_records_its_settings_version_and_number_and_the_caller_id_reaches_the_switch(
+        session, rt, switch):
+    save_settings(session, "camp", {"max_attempts": 3})
+    save_settings(session, "camp", {"caller_id": {"number": "+15551230000", "name": "ACME Sales"}})
+    session.commit()
+    [contact_id] = intake(session, "camp", ["2125550180"])
+    assert claimed(session) == [contact_id]
+
+    outcome = dialing.dial_ivr_contacts(session, rt.switches.get("sw1"), rt.settings, "sw1", [contact_id])
+
+    assert outcome.dialed == [contact_id]
+    attempt = session.execute(select(CallAttempt).where(CallAttempt.contact_id == contact_id)).scalar_one()
+    assert (attempt.settings_version, attempt.number) == (2, "+12125550180")
+    [originate] = switch.originates
+    assert originate.variables["origination_caller_id_number"] == "+15551230000"
+    assert originate.variables["origination_caller_id_name"] == "ACME Sales"
+
+
+def test_status_counts_contacts_waiting_for_their_window_or_a_retry_and_blocked_by_dnc(session):
+    from dialer.flows.campaigns import campaign_status
+
+    save_settings(session, "camp", closed_today())
+    session.commit()
+    intake(session, "camp", ["+12125550190", "+12125550191"], timezone=NEW_YORK)
+    add_numbers(session, ["+12125550191"], campaign_id="camp", reason="opt-out")
+    session.commit()
+    claimed(session)
+
+    status = campaign_status(session, "camp")
+    assert (status["settings_version"], status["waiting"], status["dnc"]) == (1, {"window": 2, "retry": 0}, 1)

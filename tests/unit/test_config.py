@@ -53,3 +53,20 @@ def test_a_malformed_switch_list_is_refused_with_the_reason(text, reason):
 def test_values_that_would_reach_an_esl_command_or_a_timer_are_checked(name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings({**COMPLETE, name: value})
+
+
+def test_the_house_policy_and_region_are_read_and_checked():
+    settings = load_settings({**COMPLETE, "DIALER_DEFAULT_POLICY": '{"max_attempts": 3}',
+                              "DIALER_DEFAULT_REGION": "gb"})
+    assert (settings.default_policy, settings.default_region) == ({"max_attempts": 3}, "GB")
+    assert (load_settings(dict(COMPLETE)).default_policy, load_settings(dict(COMPLETE)).default_region) == ({}, "US")
+
+
+@pytest.mark.parametrize("name, value, reason", [
+    ("DIALER_DEFAULT_POLICY", "{not json", "DIALER_DEFAULT_POLICY"),
+    ("DIALER_DEFAULT_POLICY", '{"max_attempts": 0}', "max_attempts"),
+    ("DIALER_DEFAULT_REGION", "XX", "DIALER_DEFAULT_REGION"),
+])
+def test_a_bad_house_policy_or_region_stops_start_up_naming_it(name, value, reason):
+    with pytest.raises(ConfigError, match=reason):
+        load_settings({**COMPLETE, name: value})
