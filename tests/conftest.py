@@ -15,7 +15,7 @@ API_TOKEN = "test-api-token"
 CONNECTOR_TOKEN = "test-connector-token"
 READ_TOKEN = "test-read-token"
 TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "dialable_backlog", "call_events", "campaign_settings",
-          "dnc_numbers", "calling_windows")
+          "dnc_numbers", "calling_windows", "failed_tasks")
 
 
 @pytest.fixture(scope="session")

@@ -246,3 +246,28 @@ class DialableBacklog(Base):
     campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     dialable: Mapped[int] = mapped_column(Integer)
     refreshed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class FailedTask(Base):
+    """A Celery task that failed for good (retries exhausted, or an error that is not retried), kept
+    with its arguments so that an operator can send it again (dialer.flows.failed_tasks).
+
+    Written from the workers' `task_failure` signal (workers/failures.py); one row per Celery task
+    id, so a failure seen twice (a redelivered message) is kept once. A requeue sends a new task
+    (a new id): if that one fails too, it is a new row.
+    """
+
+    __tablename__ = "failed_tasks"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    args: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    kwargs: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    exception: Mapped[str] = mapped_column(String(1000), server_default="")  # "TypeError: ...", cut short
+    traceback: Mapped[str] = mapped_column(Text, server_default="")
+    failed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now(), index=True)
+    # failed, requeued, discarded (a CHECK in migration 0005)
+    status: Mapped[str] = mapped_column(String(10), server_default="failed")
+    requeued_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    requeue_task_id: Mapped[str | None] = mapped_column(String(200))
