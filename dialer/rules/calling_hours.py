@@ -40,22 +40,24 @@ def is_valid_zone(name: str) -> bool:
     return isinstance(name, str) and name in _known_zones()
 
 
-def zone_key_for(timezone: str | None, e164: str | None) -> str:
+def zone_key_for(timezone: str | None, number: "str | phonenumbers.PhoneNumber | None") -> str:
     """The contact's zone key: its explicit `timezone` when that is a known zone (it beats the
-    number), else every zone `phonenumbers` gives its E.164 number (all of them, so that each must
-    allow the call), else "" (unknown)."""
+    number), else every zone `phonenumbers` gives its number (all of them, so that each must allow
+    the call), else "" (unknown). `number`: E.164 text, or the number already parsed (intake parses
+    each number once for both its E.164 form and its zones)."""
     if timezone and is_valid_zone(timezone.strip()):
         return timezone.strip()
-    return " ".join(_zones_of_number(e164))
+    return " ".join(_zones_of_number(number))
 
 
-def _zones_of_number(e164):
-    if not e164:
+def _zones_of_number(number):
+    if not number:
         return []
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return []
+    if isinstance(number, str):
+        try:
+            number = phonenumbers.parse(number, None)
+        except phonenumbers.NumberParseException:
+            return []
     return sorted({z for z in number_zones.time_zones_for_number(number) if is_valid_zone(z)})
 
 

@@ -22,3 +22,15 @@ def e164_or_none(number, default_region):
         return to_e164(number, default_region)
     except InvalidNumber:
         return None
+
+
+def parsed_or_none(number, default_region):
+    """The number parsed (`phonenumbers.PhoneNumber`), or None; `as_e164` writes it."""
+    try:
+        return phonenumbers.parse(number, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def as_e164(parsed):
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
