@@ -33,6 +33,19 @@ class VcPaths:
     call_result: str = "/fs-message/call-result"
     end_chat: str = "/fs-message/end-chat"
     recording: str = "/fs-message/recording"
+    agents: str = "/fs-message/agents"  # ours: GET ?queue=<q> -> {"loggedIn", "ready", "busy", "wrapUp"}
+
+
+@dataclass(frozen=True)
+class PredictiveConfig:
+    """Predictive dialing on the switch: where an answered customer waits, where an abandoned one
+    hears the safe-harbour message, how long an agent may take, how a machine answer shows."""
+
+    hold_extension: str = "dialer-hold"  # answers and parks (a real switch: a dialplan extension)
+    abandon_extension: str = "dialer-abandon"  # plays the message naming the caller, then hangs up
+    abandon_seconds: float = 2.0  # answer -> agent deadline (US and UK: 2 s after the greeting)
+    machine_variables: tuple = (("amd_result", "MACHINE"), ("avmd_detect", "TRUE"))
+    pacing_seconds: float = 5.0  # how often each predictive campaign's pacing is worked out
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,7 @@ class Settings:
     read_token: str = ""  # optional: may read every route and change nothing
     default_region: str = "US"  # of numbers without a country code (ISO 3166)
     default_policy: dict = field(default_factory=dict)  # campaign policy of campaigns without settings
+    predictive: "PredictiveConfig" = field(default_factory=lambda: PredictiveConfig())
 
     @property
     def capacity(self):
@@ -96,6 +110,7 @@ def load_settings(environ=None):
             call_result=env.get("DIALER_VC_CALL_RESULT_PATH", VcPaths.call_result),
             end_chat=env.get("DIALER_VC_END_CHAT_PATH", VcPaths.end_chat),
             recording=env.get("DIALER_VC_RECORDING_PATH", VcPaths.recording),
+            agents=env.get("DIALER_VC_AGENTS_PATH", VcPaths.agents),
         ),
         vc_timeout_seconds=_number(env, "DIALER_VC_TIMEOUT_SECONDS", 5.0, minimum=0.1),
         reservation_timeout_seconds=_number(env, "DIALER_RESERVATION_TIMEOUT_SECONDS", 120.0, minimum=1),
@@ -108,6 +123,7 @@ def load_settings(environ=None):
         read_token=env.get("DIALER_READ_TOKEN", "").strip(),
         default_region=_region(env),
         default_policy=_default_policy(env),
+        predictive=_predictive(env),
         **_cdr_credentials(env),
     )
 
@@ -212,3 +228,28 @@ def _default_policy(env):
         return parse_policy(json.loads(raw))
     except (ValueError, InvalidPolicy) as exc:
         raise ConfigError(f"DIALER_DEFAULT_POLICY is not a valid campaign policy: {exc}") from exc
+
+
+def _predictive(env):
+    return PredictiveConfig(
+        hold_extension=_extension(env, "DIALER_PREDICTIVE_HOLD_EXTENSION", PredictiveConfig.hold_extension),
+        abandon_extension=_extension(env, "DIALER_ABANDON_EXTENSION", PredictiveConfig.abandon_extension),
+        abandon_seconds=_number(env, "DIALER_ABANDON_SECONDS", PredictiveConfig.abandon_seconds, minimum=0.5),
+        machine_variables=_machine_variables(env),
+        pacing_seconds=_number(env, "DIALER_PACING_SECONDS", PredictiveConfig.pacing_seconds, minimum=1),
+    )
+
+
+def _machine_variables(env):
+    """DIALER_MACHINE_VARIABLES: `name=VALUE,name=VALUE`: a channel variable with that value (case
+    ignored) says a machine answered (`amd_result=MACHINE,avmd_detect=TRUE` by default)."""
+    raw = env.get("DIALER_MACHINE_VARIABLES", "").strip()
+    if not raw:
+        return PredictiveConfig.machine_variables
+    pairs = []
+    for item in raw.split(","):
+        name, _, value = item.strip().partition("=")
+        if not is_safe_id(name) or not value.strip():
+            raise ConfigError(f"DIALER_MACHINE_VARIABLES: {item!r} is not name=VALUE ({SAFE_ID_RULE})")
+        pairs.append((name, value.strip()))
+    return tuple(pairs)

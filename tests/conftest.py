@@ -8,21 +8,59 @@ import pytest
 from sqlalchemy import text
 
 from dialer.adapters.db import make_engine, make_session_factory, migrate
-from dialer.adapters.embedded import apply_embedded_defaults, drop_database, ensure_database, with_database
+from dialer.adapters.embedded import (
+    apply_embedded_defaults,
+    drop_database,
+    embedded_servers,
+    ensure_database,
+    state_dir,
+    with_database,
+)
+from dialer.adapters.embedded_runs import EmbeddedRun
 from dialer.config import Settings, SwitchConfig
 
 API_TOKEN = "test-api-token"
 CONNECTOR_TOKEN = "test-connector-token"
 READ_TOKEN = "test-read-token"
 TABLES = ("outbox", "call_attempts", "contacts", "campaigns", "dialable_backlog", "call_events", "campaign_settings",
-          "dnc_numbers", "calling_windows", "failed_tasks")
+          "dnc_numbers", "calling_windows", "failed_tasks", "predictive_calls", "campaign_pacing")
+
+
+EMBEDDED_RUN = pytest.StashKey[EmbeddedRun]()
+
+
+def pytest_configure(config):
+    """The test session holds a lease on the embedded servers, taken and given back by the controller
+    process only: pytest-xdist's workers start servers for it (`service_urls`), and at the end the session
+    stops those no other run (a `make run`, another test session) still uses."""
+    if not hasattr(config, "workerinput"):
+        config.stash[EMBEDDED_RUN] = EmbeddedRun(state_dir(), "pytest", embedded_servers(os.environ)).begin()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    """After the session fixtures are torn down (their test databases dropped) and the workers finished."""
+    if EMBEDDED_RUN in session.config.stash:
+        session.config.stash[EMBEDDED_RUN].end()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if EMBEDDED_RUN in config.stash and config.stash[EMBEDDED_RUN].ending is not None:
+        for line in config.stash[EMBEDDED_RUN].ending.lines():
+            terminalreporter.write_line(f"dialer: {line}")
+
+
+def pytest_unconfigure(config):
+    if EMBEDDED_RUN in config.stash:  # a session that never ran (--help, a usage error)
+        config.stash[EMBEDDED_RUN].end()
 
 
 @pytest.fixture(scope="session")
 def service_urls():
-    """DATABASE_URL (of the server) and REDIS_URL: from the environment, else embedded servers."""
+    """DATABASE_URL (of the server) and REDIS_URL: from the environment, else embedded servers, started
+    for this test session's run (see pytest_configure)."""
     env = {k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL") if os.environ.get(k)}
-    apply_embedded_defaults(env, database="postgres")
+    apply_embedded_defaults(env, database="postgres", for_run=True)
     return env
 
 

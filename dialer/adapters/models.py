@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -271,3 +272,48 @@ class FailedTask(Base):
     status: Mapped[str] = mapped_column(String(10), server_default="failed")
     requeued_at: Mapped[datetime | None] = mapped_column(Timestamp)
     requeue_task_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class PredictiveCall(Base):
+    """The abandonment ledger: one row per predictive call, what happened to it and when, kept at
+    least 30 days (the US measures abandonment over 30 days, the UK over 24 hours).
+
+    state: dialed -> held (a person answered; waiting for an agent until `deadline_at`) ->
+    connected | abandoned; machine (answered by one: never connected); ended (the call is over).
+    `outcome` (dialer.rules.abandonment): PERSON_CONNECTED, ABANDONED, MACHINE, NOT_ANSWERED.
+    """
+
+    __tablename__ = "predictive_calls"
+
+    uuid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[str] = mapped_column(String(40))
+    dialed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    answered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    answered_by: Mapped[str | None] = mapped_column(String(10))  # person, machine
+    deadline_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    connected_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    abandoned_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    state: Mapped[str] = mapped_column(String(12), server_default="dialed")
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    agent: Mapped[str | None] = mapped_column(String(20))
+
+    __table_args__ = (
+        Index("ix_predictive_calls_campaign_id_dialed_at", "campaign_id", "dialed_at"),
+        Index("ix_predictive_calls_held", "deadline_at", postgresql_where=text("state = 'held'")),
+    )
+
+
+class CampaignPacing(Base):
+    """A predictive campaign's pacing as last worked out (dialer.rules.pacing.decide)."""
+
+    __tablename__ = "campaign_pacing"
+
+    campaign_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(12))  # PREDICTIVE, or PROGRESSIVE when it must not dial ahead
+    calls_target: Mapped[int] = mapped_column(Integer)  # calls in flight it may have
+    dial_ratio: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(200), server_default="")
+    agents_ready: Mapped[int | None] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

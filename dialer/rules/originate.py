@@ -29,6 +29,7 @@ from dialer.rules.validation import (
 __all__ = [
     "AgentCall",
     "IvrCall",
+    "PredictiveCall",
     "UnsafeValue",
     "originate_command",
     "originate_parts",
@@ -77,7 +78,30 @@ class AgentCall:
     caller_id_number: str | None = None  # the name stays the agent's extension (the spec's)
 
 
-def originate_command(call: IvrCall | AgentCall) -> str:
+@dataclass(frozen=True)
+class PredictiveCall:
+    """A predictive call: dial `number` with the agent call's variables (no agent known yet) and
+    park the answered customer on `hold_extension` until the dialer transfers them to an agent or
+    to the abandon message (`uuid_transfer`)."""
+
+    contact_id: str
+    campaign_id: str
+    number: str
+    gateway_id: str
+    queue: str
+    voice_service_id: str
+    domain: str
+    context: str
+    hold_extension: str
+    attempt: int = 1
+    call_uuid: str | None = None
+    originate_timeout: int | None = None
+    instance: str = "dialer"
+    caller_id_number: str | None = None
+    caller_id_name: str | None = None
+
+
+def originate_command(call: IvrCall | AgentCall | PredictiveCall) -> str:
     """`originate {...}sofia/gateway/<gw>/<number> <dest> XML <context>` for this call."""
     command, args = originate_parts(call)
     return f"{command} {args}"
@@ -89,6 +113,8 @@ def originate_parts(call: IvrCall | AgentCall) -> tuple[str, str]:
         return "originate", _ivr_args(call)
     if isinstance(call, AgentCall):
         return "originate", _agent_args(call)
+    if isinstance(call, PredictiveCall):
+        return "originate", _predictive_args(call)
     raise TypeError(f"not a call: {call!r}")
 
 
@@ -133,7 +159,35 @@ def _agent_args(call: AgentCall) -> str:
     return _args(variables, call, agent)
 
 
-def _args(variables: list[str], call: IvrCall | AgentCall, destination: str) -> str:
+def _predictive_args(call: PredictiveCall) -> str:
+    """The agent call's variables but the agent's (set by `uuid_setvar` once one is known), and our
+    `dialer_mode=PREDICTIVE`, which the listener keys the answer event on."""
+    uuid = _call_uuid(call)
+    number = _number(call)
+    queue = require("queue", call.queue, is_queue_name, QUEUE_NAME_RULE)
+    variables = [
+        "ignore_early_media=true",
+        "session_in_hangup_hook=true",
+        f"sip_h_X-Destination-Number={_safe_id('voice_service_id', call.voice_service_id)}",
+        "sip_h_X-CallType=PREDICTIVE",
+        f"customer_number={number}",
+        f"sip_h_X-CALL-VARIABLE0={uuid}",
+        f"sip_h_X-Call-Id={uuid}",
+        f"domain_name={require('domain', call.domain, is_host, HOST_RULE)}",
+        "record_session=true",
+        "call_direction=outbound",
+        "sip_h_X-queueType=NAME",
+        f"sip_h_X-queue='{queue}'",
+        f"origination_uuid={uuid}",
+        *_caller_id(call.caller_id_number, call.caller_id_name),
+        *_dialer_variables(call),
+        "dialer_mode=PREDICTIVE",
+    ]
+    hold = require("hold_extension", call.hold_extension, is_extension, EXTENSION_RULE)
+    return _args(variables, call, hold)
+
+
+def _args(variables: list[str], call: IvrCall | AgentCall | PredictiveCall, destination: str) -> str:
     gateway = _safe_id("gateway_id", call.gateway_id)
     context = require("context", call.context, is_host, HOST_RULE)
     block = "{" + ",".join(variables) + "}"
@@ -220,3 +274,26 @@ def _split_unquoted(text: str, sep: str) -> list[str]:
             current.append(char)
     parts.append("".join(current))
     return parts
+
+
+def agent_variables_commands(call_uuid: str, agent_extension: str) -> list[str]:
+    """`uuid_setvar` commands that give a held predictive call what the agent originate gives an
+    agent call up front: the agent's extension as a SIP header for the agent leg and as the caller
+    name the agent sees (api commands for the ESL client)."""
+    uuid = _safe_id("call_uuid", call_uuid)
+    agent = require("agent_extension", agent_extension, is_extension, EXTENSION_RULE)
+    return [f"uuid_setvar {uuid} sip_h_X-agentExtension {agent}",
+            f"uuid_setvar {uuid} effective_caller_id_name {agent}"]
+
+
+def transfer_command(call_uuid: str, extension: str, context: str) -> str:
+    """`uuid_transfer <uuid> <extension> XML <context>`: the held customer to an agent (the
+    destination the agent originate reaches) or to the abandon message."""
+    uuid = _safe_id("call_uuid", call_uuid)
+    destination = require("extension", extension, is_extension, EXTENSION_RULE)
+    return f"uuid_transfer {uuid} {destination} XML {require('context', context, is_host, HOST_RULE)}"
+
+
+def hangup_command(call_uuid: str, cause: str = "NORMAL_CLEARING") -> str:
+    """`uuid_kill <uuid> <cause>`: a machine's answer is never connected."""
+    return f"uuid_kill {_safe_id('call_uuid', call_uuid)} {_safe_id('cause', cause)}"

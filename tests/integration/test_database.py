@@ -20,7 +20,7 @@ def test_migrations_build_the_schema_from_an_empty_database(service_urls):
     finally:
         drop_database(server, "dialer_migration_test")
     assert {"campaigns", "contacts", "call_attempts", "outbox", "dialable_backlog", "call_events"} <= tables
-    assert version == "0005"
+    assert version == "0006"
 
 
 def test_dialable_contacts_are_read_by_an_index_scan_in_priority_then_fifo_order(session):

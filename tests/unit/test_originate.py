@@ -5,10 +5,14 @@ import pytest
 from dialer.rules.originate import (
     AgentCall,
     IvrCall,
+    PredictiveCall,
     UnsafeValue,
+    agent_variables_commands,
+    hangup_command,
     originate_command,
     originate_parts,
     originate_variables,
+    transfer_command,
 )
 from tests.transcripts import read_frames
 
@@ -237,3 +241,40 @@ def test_an_agent_call_takes_the_campaign_number_and_keeps_the_agent_extension_a
 def test_a_call_without_caller_id_sends_none():
     assert "origination_caller_id_number" not in originate_command(IVR)
     assert "origination_caller_id" not in originate_command(IVR)
+
+
+PREDICTIVE = PredictiveCall(
+    contact_id="c-1", campaign_id="camp", number="+15551230001", gateway_id=GATEWAY, queue="Sales Queue",
+    voice_service_id="1218", domain="10.0.0.5", context="default", hold_extension="dialer-hold",
+)
+
+
+def test_a_predictive_call_parks_on_the_hold_extension_with_the_agent_variables_but_the_agent():
+    command = originate_command(PREDICTIVE)
+    variables = originate_variables(originate_parts(PREDICTIVE)[1])
+    assert command.endswith(f"}}sofia/gateway/{GATEWAY}/+15551230001 dialer-hold XML default")
+    assert variables["sip_h_X-CallType"] == "PREDICTIVE" and variables["dialer_mode"] == "PREDICTIVE"
+    assert variables["sip_h_X-queue"] == "Sales Queue" and variables["origination_uuid"] == "c-1"
+    assert "sip_h_X-agentExtension" not in variables and "origination_caller_id_name" not in variables
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_hostile_hold_extension_is_rejected(value):
+    with pytest.raises(UnsafeValue) as raised:
+        originate_command(replace(PREDICTIVE, hold_extension=value))
+    assert raised.value.field == "hold_extension"
+
+
+def test_an_agent_found_for_a_held_call_is_set_on_it_then_the_call_is_transferred():
+    assert agent_variables_commands("u-1", "2001") == [
+        "uuid_setvar u-1 sip_h_X-agentExtension 2001", "uuid_setvar u-1 effective_caller_id_name 2001"]
+    assert transfer_command("u-1", "2001", "default") == "uuid_transfer u-1 2001 XML default"
+    assert hangup_command("u-1") == "uuid_kill u-1 NORMAL_CLEARING"
+
+
+@pytest.mark.parametrize("value", [v for v in HOSTILE if v])
+def test_hostile_values_never_reach_a_transfer(value):
+    for build in (lambda: transfer_command(value, "2001", "default"), lambda: transfer_command("u-1", value, "d"),
+                  lambda: agent_variables_commands("u-1", value), lambda: hangup_command(value)):
+        with pytest.raises(UnsafeValue):
+            build()
