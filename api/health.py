@@ -1,12 +1,13 @@
 """Liveness, readiness and metrics for the operator's process manager, load balancer and Prometheus."""
 
-from flask import Blueprint, Response, current_app, jsonify
-from sqlalchemy import func, select, text
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import text
 
 from api.auth import PUBLIC, access
 from api.extensions import db
 from dialer.adapters.esl import SwitchUnreachable
-from dialer.adapters.models import Contact, OutboxMessage
+from dialer.adapters.metrics import StoreCollector, exposition
+from dialer.flows.gauges import read_gauges
 
 blueprint = Blueprint("health", __name__)
 
@@ -51,14 +52,7 @@ def _switches():
 @blueprint.get("/metrics")
 @access(PUBLIC)
 def metrics():
-    """Prometheus text format, computed at scrape time from the store."""
-    lines = ["# HELP dialer_contacts Contacts by status.", "# TYPE dialer_contacts gauge"]
-    for status, count in db.session.execute(select(Contact.status, func.count()).group_by(Contact.status)):
-        lines.append(f'dialer_contacts{{status="{status}"}} {count}')
-    lines += ["# HELP dialer_outbox_messages VC messages by delivery status.", "# TYPE dialer_outbox_messages gauge"]
-    for status, count in db.session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)):
-        lines.append(f'dialer_outbox_messages{{status="{status}"}} {count}')
-    lines += ["# HELP dialer_capacity Call slots over all switches.", "# TYPE dialer_capacity gauge",
-              f"dialer_capacity {current_app.config['DIALER_SETTINGS'].capacity}"]
-    return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
+    """Prometheus: every process's counters and histograms, and gauges read from the store now."""
+    store = StoreCollector(lambda: read_gauges(db.session), current_app.config["DIALER_SETTINGS"].switches)
+    body, content_type = exposition(request.headers.get("Accept"), store)
+    return Response(body, content_type=content_type)

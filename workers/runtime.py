@@ -8,8 +8,9 @@ import os
 import threading
 
 import redis
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 
+from dialer.adapters import metrics
 from dialer.adapters.db import make_engine, make_session_factory
 from dialer.adapters.switches import SwitchConnections
 from dialer.adapters.vc import VcClient
@@ -59,3 +60,8 @@ def use_runtime(instance):
 def _fresh_runtime_after_fork(**_):
     global _runtime
     _runtime = None  # the parent's engine and sockets must not be used in the child
+
+
+@worker_process_shutdown.connect
+def _metrics_of_an_exiting_child(pid=None, **_):
+    metrics.process_exited(pid or os.getpid())

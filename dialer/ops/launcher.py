@@ -22,6 +22,7 @@ from honcho.manager import KILL_WAIT, SIGNALS, Manager
 
 from dialer.adapters.db import migrate
 from dialer.adapters.embedded import apply_embedded_defaults, state_dir
+from dialer.adapters.metrics import MULTIPROC_ENV, fresh_folder
 from dialer.config import ConfigError, load_settings
 
 SIMULATED_SWITCH = json.dumps([{"name": "sim", "host": "127.0.0.1", "port": 8021, "password": "ClueCon",
@@ -51,6 +52,9 @@ def prepare_environment(environ):
         environ["DIALER_VC_URL"] = "http://127.0.0.1:8088"
         simulators.append("vc-sim")
     environ.setdefault("DIALER_STATE_DIR", str(state_dir(environ)))
+    # Every process of the fleet counts into its own file here; the web process adds them up.
+    environ.setdefault(MULTIPROC_ENV, str(Path(environ["DIALER_STATE_DIR"]) / "metrics"))
+    fresh_folder(environ[MULTIPROC_ENV])  # counters start from zero with the fleet
     return simulators
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 import requests
 
+from dialer.adapters.metrics import MULTIPROC_ENV, fresh_folder
 from sim.testing import free_port, wait_for
 from tests.conftest import API_TOKEN, CONNECTOR_TOKEN
 
@@ -65,6 +66,8 @@ class Fleet:
             "DIALER_CDR_PASSWORD": CDR_PASSWORD,
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
+            # prometheus_client's multiprocess folder, as `make run` has one: this fleet's counters only
+            MULTIPROC_ENV: str(fresh_folder(self.state / "metrics")),
         })
         self.env.update(extra_env or {})
         self.processes = {}
