@@ -8,6 +8,7 @@ from flask import Flask
 from api.auth import check_token
 from api.errors import register_error_handlers
 from api.extensions import db
+from api.openapi import register_openapi
 from dialer.adapters.db import sqlalchemy_url
 from dialer.adapters.switches import SwitchConnections
 from dialer.config import load_settings
@@ -32,6 +33,7 @@ def create_app(settings=None, celery=None):
     register_error_handlers(app)
     app.before_request(check_token)
     register_blueprints(app)
+    register_openapi(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
 

@@ -2,20 +2,26 @@
 
 from flask import Blueprint, jsonify
 
+from api import schemas
 from api.errors import ApiError
 from api.extensions import db
+from api.openapi import doc
 from dialer.flows.campaigns import campaign_status, list_campaigns
 
 blueprint = Blueprint("campaigns", __name__)
 
 
 @blueprint.get("/campaigns")
+@doc({200: schemas.CampaignList})
 def campaigns():
+    """Every campaign with its contacts counted by status."""
     return jsonify({"campaigns": list_campaigns(db.session)})
 
 
 @blueprint.get("/campaigns/<campaign_id>")
+@doc({200: schemas.CampaignStatus}, errors=(404,))
 def campaign(campaign_id):
+    """A campaign's state, counts by status, settings version, waiting contacts and dispositions."""
     found = campaign_status(db.session, campaign_id)
     if found is None:
         raise ApiError(404, f"no campaign with id {campaign_id!r}")

@@ -14,9 +14,11 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
+from api import schemas
 from api.auth import PUBLIC, access
 from api.errors import ApiError
 from api.extensions import db
+from api.openapi import doc
 from dialer.flows import inbox
 from dialer.rules.cdr import parse_cdr
 from dialer.rules.event_messages import to_message
@@ -28,7 +30,10 @@ blueprint = Blueprint("cdr", __name__)
 
 @blueprint.post("/cdr")
 @access(PUBLIC)  # HTTP basic credentials of the switch, checked below
+@doc({200: schemas.CdrRecorded}, body={"type": "object", "description": "a mod_json_cdr record"},
+     query=schemas.CdrQuery, errors=(400, 404, 413), security="cdrBasic")
 def call_detail_record():
+    """A call detail record from the switch's mod_json_cdr (404 while DIALER_CDR_USER is unset)."""
     settings = current_app.config["DIALER_SETTINGS"]
     if not settings.cdr_user:
         raise ApiError(404, "CDR intake is off: set DIALER_CDR_USER and DIALER_CDR_PASSWORD")

@@ -9,9 +9,11 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api import schemas
 from api.auth import CONNECTOR, access
 from api.errors import ApiError
 from api.extensions import db
+from api.openapi import doc
 from dialer.flows import agents
 from dialer.rules.validation import EXTENSION, QUEUE_NAME, SAFE_ID
 
@@ -31,7 +33,12 @@ class AgentDetails(Schema):
 
 @blueprint.post("/dialer-connector/agent")
 @access(CONNECTOR)
+@doc({200: schemas.AgentCallback}, body=AgentDetails, errors=(400, 404, 409, 500))
 def agent_details():
+    """The agent the VC reserved for a call waiting for one: the agent leg is dialed at once.
+
+    500 when the switch is unreachable: the contact failed (SWITCH_DOWN) and the VC is told.
+    """
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object with agent, uuid and queue")

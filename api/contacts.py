@@ -3,15 +3,20 @@
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import ValidationError
 
+from api import schemas
 from api.errors import ApiError
 from api.extensions import db
+from api.openapi import doc
+from api.openapi_fields import contact_body, contact_list_body
 from dialer.flows.intake import error_fields, load_contact, parse_contact, parse_contacts, store_contacts
 
 blueprint = Blueprint("contacts", __name__)
 
 
 @blueprint.post("/contacts")
+@doc({201: schemas.StoredContact, 200: schemas.StoredContact}, body=contact_body, errors=(400, 413))
 def create_contact():
+    """One contact, flat or nested: 201 when new, 200 when the same id was stored before."""
     body = json_body()
     if not isinstance(body, dict):
         raise ApiError(400, "expected one contact as a JSON object (send lists to /contacts/bulk)")
@@ -23,7 +28,9 @@ def create_contact():
 
 
 @blueprint.post("/contacts/bulk")
+@doc({201: schemas.BulkCreated}, body=contact_list_body, errors=(400, 413))
 def create_contacts():
+    """A list of contacts, all or nothing: how many were new and how many were stored before."""
     body = json_body()
     if not isinstance(body, list):
         raise ApiError(400, "expected a JSON array of contacts")
@@ -34,7 +41,9 @@ def create_contacts():
 
 
 @blueprint.get("/contacts/<contact_id>")
+@doc({200: schemas.StoredContact}, errors=(404,))
 def get_contact(contact_id):
+    """The contact: its columns, attempts and payload."""
     found = load_contact(db.session, contact_id)
     if found is None:
         raise ApiError(404, f"no contact with id {contact_id!r}")

@@ -5,8 +5,10 @@ import re
 
 from flask import Blueprint, jsonify, request
 
+from api import schemas
 from api.errors import ApiError
 from api.extensions import db
+from api.openapi import doc
 from dialer.flows import controls
 
 blueprint = Blueprint("controls", __name__)
@@ -18,6 +20,7 @@ RESULT = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 
 
 @blueprint.post("/campaigns/<campaign_id>/requeue")
+@doc({200: schemas.ControlResult}, body=schemas.RequeueRequest, errors=(400, 404))
 def requeue(campaign_id):
     """`{"results": ["LOST", ...]}`: the campaign's final contacts with those results → pending."""
     body = request.get_json(silent=True)
@@ -34,7 +37,9 @@ def requeue(campaign_id):
 
 
 @blueprint.post("/campaigns/<campaign_id>/<action>")
+@doc({200: schemas.ControlResult}, errors=(404,), path={"action": {"type": "string", "enum": sorted(ACTIONS)}})
 def control(campaign_id, action):
+    """stop (pending → stopped), start (stopped → pending) or purge (pending and stopped → removed)."""
     if action not in ACTIONS:
         raise ApiError(404, f"unknown campaign action {action!r}; use stop, start, purge or requeue")
     changed = ACTIONS[action](db.session, campaign_id)

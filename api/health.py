@@ -3,8 +3,10 @@
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
+from api import schemas
 from api.auth import PUBLIC, access
 from api.extensions import db
+from api.openapi import doc
 from dialer.adapters.esl import SwitchUnreachable
 from dialer.adapters.metrics import StoreCollector, exposition
 from dialer.flows.gauges import read_gauges
@@ -14,12 +16,14 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/healthz")
 @access(PUBLIC)
+@doc({200: schemas.Health}, uses_database=False, summary="Liveness: the process answers")
 def healthz():
     return jsonify({"status": "ok"})
 
 
 @blueprint.get("/readyz")
 @access(PUBLIC)
+@doc({200: schemas.Readiness, 503: schemas.Readiness})
 def readyz():
     """Database (a failure is a 503 through the error handler), broker and switches."""
     db.session.execute(text("SELECT 1"))
@@ -51,6 +55,7 @@ def _switches():
 
 @blueprint.get("/metrics")
 @access(PUBLIC)
+@doc({200: schemas.PROMETHEUS_TEXT})
 def metrics():
     """Prometheus: every process's counters and histograms, and gauges read from the store now."""
     store = StoreCollector(lambda: read_gauges(db.session), current_app.config["DIALER_SETTINGS"].switches)

@@ -2,8 +2,10 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
+from api import schemas
 from api.errors import ApiError
 from api.extensions import db
+from api.openapi import doc
 from dialer.flows.policy_store import load_settings, save_settings
 from dialer.rules.policy import InvalidPolicy
 from dialer.rules.validation import SAFE_ID_RULE, is_safe_id
@@ -12,6 +14,7 @@ blueprint = Blueprint("settings", __name__)
 
 
 @blueprint.put("/campaigns/<campaign_id>/settings")
+@doc({200: schemas.CampaignSettings}, body=schemas.CampaignSettings, errors=(400, 413))
 def put_settings(campaign_id):
     """The body (a JSON object) becomes the campaign's next version; 400 names each bad field."""
     _check_id(campaign_id)
@@ -28,7 +31,9 @@ def put_settings(campaign_id):
 
 
 @blueprint.get("/campaigns/<campaign_id>/settings")
+@doc({200: schemas.CampaignSettings}, errors=(400, 404))
 def get_settings(campaign_id):
+    """The campaign's effective settings (house rules under its own) and their version."""
     _check_id(campaign_id)
     effective = load_settings(db.session, campaign_id, _house())
     if effective is None:
