@@ -2,13 +2,16 @@
 call dialer/. Every body is idempotent, so `acks_late` redelivery is harmless."""
 
 import logging
+import time
 
 from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from dialer.adapters import metrics
 from dialer.flows import agents, allocator, dialing, inbox, outbox
 from dialer.flows import reconcile as reconciling
 from dialer.flows.expire import expire_contacts
+from dialer.rules.dispositions import LOST
 from workers.gateway_memo import RedisGatewayMemo, forget_refused
 from workers.runtime import runtime
 
@@ -30,10 +33,12 @@ def allocate():
 def _allocate(rt, count_dialable, dial_here=False):
     """Claim contacts for the free slots; originate them (here, for a small refill, which saves a
     trip through the broker; else through the originate queue) and ask the VC for agents."""
+    started = time.perf_counter()
     with rt.sessions() as session:
         tick = allocator.allocate(session, rt.settings.switches, count_dialable=count_dialable,
                                     house_policy=rt.settings.default_policy)
         session.commit()
+    metrics.observe_tick("beat" if count_dialable else "refill", time.perf_counter() - started, len(tick.claims))
     for switch_name, contact_ids in tick.ivr_by_switch().items():
         if dial_here and len(contact_ids) <= ORIGINATE_BATCH:
             _originate(rt, switch_name, contact_ids)
@@ -83,6 +88,8 @@ def _record_inbox(rt):
         with rt.sessions() as session:
             taken = inbox.record_pending(session, rt.settings)
             session.commit()
+        metrics.count_results(taken.recorded.dispositions)
+        metrics.observe_recorded(taken.recorded.hangups_ended_at)
         messages += taken.recorded.messages
         freed += taken.recorded.freed_slots
         forget_refused(rt.redis, taken.recorded.gateways_refused)
@@ -157,6 +164,7 @@ def reconcile():
     _record_inbox(rt)  # every result that has arrived counts before anything is called lost
     with rt.sessions() as session:
         repairs = reconciling.reconcile(session, rt.settings, live_calls_of)
+    metrics.count_results({LOST: len(repairs.lost)})
     if repairs.lost or repairs.requeued:
         request_delivery(rt)
     return {"requeued": len(repairs.requeued), "lost": len(repairs.lost)}

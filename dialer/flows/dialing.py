@@ -9,11 +9,13 @@ attempt's `dial_time` is set: when the switch took it, for the record.
 
 import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select, text, update
 
+from dialer.adapters import metrics
 from dialer.adapters.esl import SwitchUnreachable
 from dialer.adapters.models import CallAttempt, Contact
 from dialer.flows.policy_store import policies_for
@@ -38,6 +40,12 @@ class DialOutcome:
     failed: dict = field(default_factory=dict)  # contact id -> call_result
     retry: list = field(default_factory=list)  # back to pending (gateway down)
     outside_window: list = field(default_factory=list)  # back to pending: its calling window closed
+
+    def by_outcome(self):
+        """{outcome: contacts} for the originates counter: accepted, or why the call did not go out."""
+        counts = Counter(result.lower() for result in self.failed.values())
+        counts.update(accepted=len(self.dialed), gateway_down=len(self.retry), outside_window=len(self.outside_window))
+        return counts
 
 
 @dataclass(frozen=True)
@@ -67,11 +75,19 @@ def dial_ivr_contacts(session, client, settings, switch_name, contact_ids, gatew
             caller_id_number=caller_id.get("number"), caller_id_name=caller_id.get("name"))
     _send(session, client, switch, contacts, calls, outcome, kind=states.IVR, policies=policies)
     _retry_failures(session, settings, outcome)
+    metrics.count_originates(switch_name, outcome.by_outcome())
     return outcome
 
 
 def dial_agent_contact(session, client, settings, contact, assignment):
     """Originate one agent call for a contact the VC just reserved an agent for (`queued`)."""
+    switch_name = contact.switch_name  # read now: a transition below may clear it
+    outcome = _dial_agent_contact(session, client, settings, contact, assignment)
+    metrics.count_originates(switch_name, outcome.by_outcome())
+    return outcome
+
+
+def _dial_agent_contact(session, client, settings, contact, assignment):
     outcome = DialOutcome()
     if not _inside_window(session, [contact], outcome):
         return outcome

@@ -10,8 +10,8 @@ from dialer.flows.allocator import OCCUPIED_SQL
 CONTACTS_SQL = text("SELECT status, count(*) FROM contacts GROUP BY status")
 # Both statuses off the partial index of undelivered messages; delivered ones are never counted.
 OUTBOX_SQL = text("SELECT status, count(*) FROM outbox WHERE status IN ('pending', 'dead') GROUP BY status")
-FAILED_TASKS_TABLE_SQL = text("SELECT to_regclass('failed_tasks') IS NOT NULL")
-FAILED_TASKS_SQL = text("SELECT count(*) FROM failed_tasks")
+# Waiting for an operator; requeued and discarded ones are history.
+FAILED_TASKS_SQL = text("SELECT count(*) FROM failed_tasks WHERE status = 'failed'")
 
 
 @dataclass
@@ -23,12 +23,9 @@ class StoreGauges:
 
 
 def read_gauges(session):
-    gauges = StoreGauges(
+    return StoreGauges(
         contacts=dict(session.execute(CONTACTS_SQL).all()),
         calls_in_progress={switch: count for switch, count in session.execute(OCCUPIED_SQL).all() if switch},
         outbox={"pending": 0, "dead": 0, **dict(session.execute(OUTBOX_SQL).all())},
+        failed_tasks=session.execute(FAILED_TASKS_SQL).scalar_one(),
     )
-    # The table arrives with its own migration; a store migrated before it has no failed tasks.
-    if session.execute(FAILED_TASKS_TABLE_SQL).scalar_one():
-        gauges.failed_tasks = session.execute(FAILED_TASKS_SQL).scalar_one()
-    return gauges

@@ -9,6 +9,7 @@ fast: it parses only what the filter lets through and publishes a batch per read
 import logging
 import threading
 
+from dialer.adapters import metrics
 from dialer.adapters.esl import SwitchUnreachable
 from dialer.rules import events
 from dialer.rules.event_messages import to_message
@@ -71,14 +72,16 @@ class EventPump:
             if first is None:
                 continue
             # Each event is parsed as it comes: the adapter's headers are read lazily from it.
-            messages = self.ours([first])
+            messages, read = self.ours([first]), 1
             for _ in range(BATCH_MAX - 1):
                 more = client.recv_event(1)
                 if more is None:
                     break
+                read += 1
                 messages.extend(self.ours([more]))
             if messages:
                 self.publish(messages)
+            metrics.count_listener_events(self.switch_name, read, len(messages))
 
     def ours(self, raw_events):
         """Parsed results of our own calls, as broker messages, in the switch's order."""

@@ -6,6 +6,7 @@ an event that finds its contact already past the state it expects changes nothin
 """
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -31,6 +32,10 @@ class Recorded:
     messages: int = 0
     # (switch, gateway) a job result said is down or unknown: a status remembered as UP is stale
     gateways_refused: set = field(default_factory=set)
+    # For the metrics, counted once the caller has committed: results by disposition class, and
+    # when each ended call hung up (the switch's time)
+    dispositions: Counter = field(default_factory=Counter)
+    hangups_ended_at: list = field(default_factory=list)
 
     @property
     def freed_slots(self):
@@ -126,6 +131,8 @@ def _calls_ended(session, settings, results, recorded):
                                          retry_at=retried.get(contact.id)))
     add_messages(session, messages)
     recorded.ended.extend(ended)
+    recorded.dispositions.update(contact.disposition for contact in contacts)
+    recorded.hangups_ended_at.extend(contact.hangup_time for contact in contacts)
     recorded.messages += len(messages)
 
 
@@ -196,6 +203,7 @@ def _job_result(session, settings, result, recorded):
         contact.status, contact.call_result = states.FAILED, result.cause
         recorded.failed.append(contact.id)
         attempt.disposition = dispositions.classify(result.cause, False)
+        recorded.dispositions[attempt.disposition] += 1
         session.flush()
         closed = count_dispositions(session, {contact.id: attempt.disposition})
         if schedule_retries(session, settings, closed):
@@ -204,6 +212,7 @@ def _job_result(session, settings, result, recorded):
         contact.status, contact.call_result = states.PENDING, result.cause
         contact.dial_after, contact.switch_name = func.now() + _retry_after(result.cause), None
         recorded.retry.append(contact.id)
+        recorded.dispositions[dispositions.classify(result.cause, False)] += 1
     contact.status_changed_at = func.now()
     session.flush()
     if vc_messages.is_agent(contact):
