@@ -47,4 +47,6 @@ beat_schedule = {
     "reconcile": {"task": "dialer.reconcile", "schedule": _reconcile, "options": {"expires": _reconcile * 2}},
     "expire": {"task": "dialer.expire", "schedule": 30.0, "options": {"expires": 60}},
     "deliver-outbox": {"task": "dialer.deliver_outbox", "schedule": 5.0, "options": {"expires": 10}},
+    # Failures kept in the broker while PostgreSQL was down, into failed_tasks (workers/failures.py).
+    "record-failed-tasks": {"task": "dialer.record_failed_tasks", "schedule": 30.0, "options": {"expires": 60}},
 }

@@ -5,5 +5,5 @@ from celery import Celery
 from workers import broker
 
 broker.install()  # kombu's Redis transport with the fix that keeps a worker alive when Redis restarts
-celery_app = Celery("dialer", include=["workers.tasks"])
+celery_app = Celery("dialer", include=["workers.tasks", "workers.failures"])
 celery_app.config_from_object("celeryconfig")
