@@ -1,8 +1,10 @@
 """What the VC does with the dialer's messages, independent of HTTP and sockets.
 
-`start_process` accepts or rejects "Call details" and, `delay` seconds later on a timer thread,
-reserves an agent and calls the dialer back; `receive` records everything else and frees the agent
-of a call the dialer reports over. The request that triggered a callback never waits for it.
+`start_process` accepts or rejects "Call details" and reserves a ready agent at once; on a timer
+thread it calls the dialer back, `delay` seconds later with the agent, or at once with an empty one
+when nobody was ready (a dialer waiting on a connect deadline hears "no agent" without delay).
+`receive` records everything else and frees the agent of a call the dialer reports over. The
+request that triggered a callback never waits for it.
 """
 
 import logging
@@ -40,7 +42,11 @@ class Connector:
             log.info("event=startprocess_rejected fields=%s", ",".join(sorted(errors)))
             return 400, {"error": "invalid call details", "fields": errors}
         self.journal.message(paths.START_PROCESS, body, 200)
-        self._schedule(body["callUid"], body["queue"] or DEFAULT_QUEUE)
+        call = body["callUid"]
+        # Reserved now, not when the callback goes: an agent promised to one call is not ready for
+        # the next request, which is then answered at once with no agent.
+        ext = self.pool.reserve(call)
+        self._schedule(call, ext, body["queue"] or DEFAULT_QUEUE)
         return 200, {"accepted": True}
 
     def receive(self, path, body):
@@ -52,6 +58,11 @@ class Connector:
                 if ext:
                     log.info("event=call_ended call=%s agent=%s path=%s", call, ext, path)
         return 200, {"received": True}
+
+    def agent_counts(self, queue=None):
+        """`GET .../agents?queue=`: the pool's figures. The simulator has one pool serving every queue,
+        so any queue (or none) gets the whole pool's figures."""
+        return self.pool.counts()
 
     def refuse(self, path, body, status):
         """Record a message answered with a simulated failure; it is not acted on."""
@@ -71,8 +82,8 @@ class Connector:
         for timer in timers:
             timer.cancel()
 
-    def _schedule(self, call, queue):
-        timer = threading.Timer(self.delay, self._call_back, (call, queue))
+    def _schedule(self, call, ext, queue):
+        timer = threading.Timer(self.delay if ext else 0, self._call_back, (call, ext, queue))
         timer.daemon = True
         with self._lock:
             if self._closed:
@@ -80,10 +91,9 @@ class Connector:
             self._timers.add(timer)
         timer.start()
 
-    def _call_back(self, call, queue):
+    def _call_back(self, call, ext, queue):
         with self._lock:
             self._timers.discard(threading.current_thread())  # a Timer runs its function on itself
-        ext = self.pool.reserve(call)
         body = agent_details(call, ext, queue)
         sent_at = now_iso()
         status, error = post_agent_details(self.dialer_url, self.dialer_token, body)
