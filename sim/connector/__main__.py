@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 
+from sim.connector import paths
 from sim.connector.server import ConnectorSimulator
 
 log = logging.getLogger("sim.connector")
@@ -28,6 +29,10 @@ def parse_args(argv=None):
     parser.add_argument("--hold", type=float, default=60.0,
                         help="seconds before an agent whose call is never reported is free again")
     parser.add_argument("--seed", type=int, default=None, help="makes the choice of agents repeatable")
+    parser.add_argument("--agents-path", default=paths.AGENTS,
+                        help=f"where GET answers the agents' figures (default {paths.AGENTS})")
+    parser.add_argument("--no-agents-endpoint", dest="agents_endpoint", action="store_false",
+                        help="answer the agents query with 404, like a VC without it")
     return parser.parse_args(argv)
 
 
@@ -36,14 +41,16 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     sim = ConnectorSimulator(host=args.host, port=args.port, dialer_url=args.dialer_url,
                              dialer_token=args.dialer_token, agents=args.agents, delay=args.delay,
-                             wrap_up=args.wrap_up, hold=args.hold, seed=args.seed, quiet=False)
+                             wrap_up=args.wrap_up, hold=args.hold, seed=args.seed, quiet=False,
+                             agents_path=args.agents_path, agents_endpoint=args.agents_endpoint)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     with sim:
         if not args.dialer_token:
             log.warning("event=no_dialer_token detail=callbacks go without Authorization")
-        log.info("event=listening url=%s dialer_url=%s agents=%d", sim.url, args.dialer_url, args.agents)
+        log.info("event=listening url=%s dialer_url=%s agents=%d agents_path=%s", sim.url, args.dialer_url,
+                 args.agents, args.agents_path if args.agents_endpoint else "-")
         stopping.wait()
     log.info("event=stopped")
 

@@ -1,6 +1,6 @@
 """HTTP edge of the VC simulator: translate requests to `Connector` calls and back, nothing more.
 
-Dialer-facing routes (`/fs-message/...`, `/ccm/message/receive`) obey the simulated failure modes;
+Dialer-facing routes (`/fs-message/...`, `/ccm/message/receive`, the agents query) obey the simulated failure modes;
 the inspection and control routes never do, so a test can always read what happened and switch
 a failure off again.
 """
@@ -18,7 +18,8 @@ MODES = ("up", "down", "slow", "error")
 
 
 def create_app(sim):
-    """`sim` is the ConnectorSimulator: its `connector`, `fault()`, `mode()` and `set_mode()`."""
+    """`sim` is the ConnectorSimulator: its `connector`, `fault()`, `mode()`, `set_mode()`, the agents
+    query's `agents_path` and `agents_endpoint`, and its inspection methods."""
     app = Flask("sim.connector")
     _register_dialer_routes(app, sim)
     _register_inspection_routes(app, sim)
@@ -39,6 +40,17 @@ def _register_dialer_routes(app, sim):
     def ccm_receive():
         return _answer(sim, sim.connector.receive)
 
+    @app.get(sim.agents_path)
+    def agent_counts():
+        if not sim.agents_endpoint:
+            return jsonify({"error": "not found"}), 404
+        return _answer_query(sim, lambda: (200, sim.agent_counts(request.args.get("queue"))))
+
+    @app.get("/fs-message/<path:rest>")
+    def unknown_query(rest):
+        # Not a 405 (the POST catch-all has the same URL): a VC has no such resource.
+        return jsonify({"error": "not found"}), 404
+
 
 def _register_inspection_routes(app, sim):
     @app.get("/messages")
@@ -52,6 +64,14 @@ def _register_inspection_routes(app, sim):
     @app.get("/agents")
     def agents():
         return jsonify(sim.agents())
+
+    @app.get("/agents/report")
+    def agent_report():
+        return jsonify(sim.agent_report())
+
+    @app.get("/agents/assignments")
+    def assignments():
+        return jsonify(sim.assignments())
 
     @app.get("/healthz")
     def healthz():
@@ -87,6 +107,18 @@ def _answer(sim, handle):
         status, payload = handle(request.path, body)
     if mode == "slow":
         time.sleep(seconds)  # the simulated slowness itself: the message is handled, the answer is late
+    return jsonify(payload), status
+
+
+def _answer_query(sim, handle):
+    """A dialer-facing query under the failure modes; it changes nothing and, polled every few
+    seconds, would drown the record of messages, so it is not recorded."""
+    mode, seconds = sim.fault()
+    if mode == "error":
+        return jsonify({"error": "simulated connector failure"}), ERROR_STATUS
+    status, payload = handle()
+    if mode == "slow":
+        time.sleep(seconds)
     return jsonify(payload), status
 
 

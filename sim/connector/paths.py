@@ -8,6 +8,9 @@ START_PROCESS = "/fs-message/startprocess"
 CALL_RESULT = "/fs-message/call-result"
 END_CHAT = "/fs-message/end-chat"
 RECORDING = "/fs-message/recording"
+# Our addition to the VC contract (GET): the queue's agents, for predictive pacing. The simulator's
+# default; `ConnectorSimulator(agents_path=...)` / `--agents-path` serve it elsewhere.
+AGENTS = "/fs-message/agents"
 CCM_RECEIVE = "/ccm/message/receive"
 
 DIALER_AGENT = "/dialer-connector/agent"

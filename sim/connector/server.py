@@ -8,6 +8,7 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from sim.connector import paths
 from sim.connector.app import MODES, create_app
 from sim.connector.core import Connector
 
@@ -29,9 +30,13 @@ class ConnectorSimulator:
     """The VC simulator. `with ConnectorSimulator(port=0, dialer_url=...) as vc:` then `vc.url`."""
 
     def __init__(self, host="127.0.0.1", port=8088, dialer_url="http://127.0.0.1:8000", dialer_token=None,
-                 agents=5, delay=0.2, wrap_up=0.5, hold=60.0, seed=None, quiet=True):
+                 agents=5, delay=0.2, wrap_up=0.5, hold=60.0, seed=None, quiet=True, agents_path=paths.AGENTS,
+                 agents_endpoint=True):
         self.host = host
         self.port = port
+        self.agents_path = agents_path
+        # False: `GET <agents_path>` answers 404, as a VC without our contract addition would.
+        self.agents_endpoint = agents_endpoint
         self.connector = Connector(dialer_url, dialer_token, agents=agents, delay=delay, wrap_up=wrap_up,
                                    hold=hold, seed=seed)
         self._app = create_app(self)
@@ -93,6 +98,21 @@ class ConnectorSimulator:
     def agents(self):
         """The agent pool now: `[{"ext", "state": "free"|"busy"|"wrap_up", "call"}]`."""
         return self.connector.pool.snapshot()
+
+    def agent_counts(self, queue=None):
+        """`{"loggedIn", "ready", "busy", "wrapUp"}` now, what `GET <agents_path>?queue=` answers; one pool
+        serves every queue, so the figures are the whole pool's whatever the queue."""
+        return self.connector.agent_counts(queue)
+
+    def agent_report(self):
+        """Per agent, since login: `[{"ext", "logged_in_since", "logged_in_seconds", "busy_seconds",
+        "wrap_up_seconds", "calls"}]`. Cumulative: for a window, subtract a report taken at its start."""
+        return self.connector.pool.report()
+
+    def assignments(self):
+        """Every reservation: `[{"ext", "call", "reserved_at", "ended_at", "free_at", "ended_by"}]`
+        (seconds since login; `free_at` null while the agent still holds the call)."""
+        return self.connector.pool.assignments()
 
     def mode(self):
         mode, seconds = self._fault
