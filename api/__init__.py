@@ -39,9 +39,9 @@ def create_app(settings=None, celery=None):
 
 
 def register_blueprints(app):
-    from api import calls, campaigns, cdr, connector, contacts, controls, dnc, health, settings
+    from api import calls, campaigns, cdr, connector, contacts, controls, dnc, health, settings, tasks
 
-    for module in (health, contacts, campaigns, controls, calls, connector, cdr, dnc, settings):
+    for module in (health, contacts, campaigns, controls, calls, connector, cdr, dnc, settings, tasks):
         app.register_blueprint(module.blueprint)
 
 
