@@ -26,7 +26,7 @@ def cdr_body(event):
     """The bytes mod_json_cdr would POST for the call whose CHANNEL_HANGUP_COMPLETE is `event` (a
     ChannelEvent; its call has ended and is never changed again, so any thread may read it)."""
     variables = _wire_variables(event.frame("plain"))
-    call = {**event.call.static_values.decoded(), **event.call_values.decoded()}
+    call = {**event.static_values.decoded(), **event.call_values.decoded()}
     answered = call["answer_us"] != "0"
     body = dict(template("answered" if answered else "busy"))  # the parts that differ are replaced
     body["core-uuid"] = event.identity.values["core_uuid"]

@@ -4,6 +4,10 @@ Times run on the call's own simulated clock: the call starts at the wall-clock t
 and every phase the model schedules (progress, answer, hangup) is stamped at its modelled time, so
 billsec and friends are the modelled durations even when the switch runs time-scaled. A hangup from
 outside (uuid_kill, hupall, shutdown) is stamped at the scaled time actually elapsed.
+
+A transfer (into the dialplan when an `<ext> XML <context>` call answers, or uuid_transfer) changes
+what FreeSWITCH's switch_ivr_session_transfer changes: a new caller profile (destination, RDNIS,
+profile index, transfer source) and the max_forwards, transfer_history and transfer_source variables.
 """
 
 import functools
@@ -11,7 +15,7 @@ import time
 import uuid as uuid_module
 
 from sim.switch import causes
-from sim.switch.values import ValueSet, variables_block
+from sim.switch.values import ChannelVariables, ValueSet
 
 RINGING, EARLY, ANSWERED, ENDED = "RINGING", "EARLY", "ACTIVE", "HANGUP"
 
@@ -34,11 +38,18 @@ class Call:
         self.created_us = int(time.time() * 1_000_000)
         self.progress_us = self.answer_us = self.end_us = 0
         self.profile_us = self.created_us
-        self.transfer_uuid = str(uuid_module.uuid4())
-        self.variables = dict(request.variables)
-        self.static_values = self._static_values()  # encoded once per call and format
+        self.transfer_uuid = str(uuid_module.uuid4())  # the caller profile the dialplan transfer makes
+        self.vars = ChannelVariables(dict(request.variables))  # replaced, never changed: events keep theirs
+        self.app = request.application or ("", "")
+        self.extension = None if request.application else request.destination  # where the call is routed
+        self.dialplan, self.context = request.dialplan, request.context
+        self.profile_destination = request.number  # Caller-Destination-Number of the current profile
+        self.profile_index = 1
+        self.rdnis = self.max_forwards = ""
+        self.transfer_sources = []  # transfer_history, oldest first
+        self.record = None  # a CallRecord (records.py) once the call matters to predictive tests
+        self.static_values = self._static_values()  # encoded once per call and format (until a transfer)
         self._values = (None, None)  # (phase key, ValueSet)
-        self._blocks = {}
 
     def value_set(self):
         """This phase's values (a new set whenever state, times or cause changed)."""
@@ -47,11 +58,29 @@ class Call:
             self._values = (key, self._phase_values())
         return self._values[1]
 
-    def variables_block(self, fmt):
-        block = self._blocks.get(fmt)
-        if block is None:
-            block = self._blocks[fmt] = variables_block(self.variables, fmt)
-        return block
+    @property
+    def variables(self):
+        """Every channel variable now: the originate's and those set since."""
+        return self.vars.merged()
+
+    def set_variable(self, name, value):
+        """uuid_setvar: set (moved to the bottom of the list) or, with an empty value, remove."""
+        self.vars = self.vars.with_value(name, value)
+
+    def transfer(self, extension, dialplan, context, epoch_s, profile_uuid=None):
+        """switch_ivr_session_transfer's changes to the channel; False (nothing changed) when
+        max_forwards is used up, which FreeSWITCH answers by hanging up EXCHANGE_ROUTING_ERROR."""
+        forwards = int(self.max_forwards) - 1 if self.max_forwards else 70
+        if forwards <= 0:
+            return False
+        source = f"{epoch_s}:{profile_uuid or uuid_module.uuid4()}:bl_xfer:{extension}/{context}/{dialplan}"
+        self.max_forwards = str(forwards)
+        self.rdnis, self.profile_destination = self.profile_destination, extension
+        self.extension, self.dialplan, self.context = extension, dialplan, context
+        self.profile_index += 1
+        self.transfer_sources.append(source)
+        self.static_values = self._static_values()
+        return True
 
     def at(self, simulated_seconds):
         """Microsecond timestamp `simulated_seconds` after the call started."""
@@ -74,20 +103,26 @@ class Call:
         return {**self.static_values.decoded(), **self.value_set().decoded()}
 
     def _static_values(self):
-        app = self.request.application or ("", "")
+        sources = self.transfer_sources
         texts = {
             "uuid": self.uuid,
             "number": self.number,
             "gateway": self.request.gateway or "",
-            "context": self.request.context,
-            "dialplan": self.request.dialplan,
-            "dest": self.request.destination,
-            "app": app[0],
-            "app_args": app[1],
+            "context": self.context,
+            "dialplan": self.dialplan,
+            "dest": self.profile_destination if sources else self.request.destination,
+            "app": self.app[0],
+            "app_args": self.app[1],
             "transfer_uuid": self.transfer_uuid,
-            "early_media": "false" if self.variables.get("ignore_early_media") == "true" else "true",
+            "early_media": "false" if self.request.variables.get("ignore_early_media") == "true" else "true",
+            "rdnis": self.rdnis,
+            "max_forwards": self.max_forwards,
+            "transfer_source": sources[-1] if sources else "",
+            # a variable set more than once is an array: FreeSWITCH prints it ARRAY::a|:b
+            "transfer_history": "ARRAY::" + "|:".join(sources) if len(sources) > 1 else "".join(sources),
         }
-        return ValueSet(texts, {b"session_id": b"%d" % self.session_id})
+        digits = {b"session_id": b"%d" % self.session_id, b"profile_index": b"%d" % self.profile_index}
+        return ValueSet(texts, digits)
 
     def _phase_values(self):
         status, phrase = self.sip or ("", "")

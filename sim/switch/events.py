@@ -62,12 +62,15 @@ class Event:
 class ChannelEvent(Event):
     """A channel event: the call's values of this phase filled into its captured shape."""
 
-    __slots__ = ("shape", "call", "call_values", "common", "identity")
+    __slots__ = ("shape", "call", "call_values", "static_values", "variables", "common", "identity")
 
     def __init__(self, shape, call, common, identity):
         super().__init__(shape.name)
         self.shape, self.call, self.common, self.identity = shape, call, common, identity
-        self.call_values = call.value_set()  # a snapshot: held events render as they were
+        # snapshots: held events render as they were, whatever a later transfer or uuid_setvar changes
+        self.call_values = call.value_set()
+        self.static_values = call.static_values
+        self.variables = call.vars
 
     def header(self, name):
         # What filters ask for, answered without rendering the event.
@@ -75,15 +78,18 @@ class ChannelEvent(Event):
             return self.name
         if name == "Unique-ID":
             return self.call.uuid
-        if name.startswith("variable_") and name[9:] in self.call.variables:
-            return self.call.variables[name[9:]]
+        if name.startswith("variable_"):
+            value = self.variables.get(name[9:])
+            if value is not None:
+                return value
         return super().header(name)
 
     def render(self, fmt):
-        values = dict(self.call.static_values.encoded(fmt))
+        values = dict(self.static_values.encoded(fmt))
         values.update(self.call_values.encoded(fmt))
         values.update(self.identity.encoded(fmt, self.common))
-        values[b"channel_vars"] = self.call.variables_block(fmt)
+        values[b"channel_vars"] = self.variables.block(fmt)
+        values[b"late_vars"] = self.variables.late_block(fmt)
         return self.shape.templates[fmt] % values  # bytes
 
 

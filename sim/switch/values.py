@@ -34,6 +34,51 @@ class ValueSet:
         return {**{k.decode(): v.decode() for k, v in self.digits.items()}, **self.texts}
 
 
+class ChannelVariables:
+    """A call's channel variables at one moment; an event keeps the one it was made with. `early`: the
+    originate's own, in their captured place (@channel_vars); `late`: set afterwards (uuid_setvar, the
+    AMD result), which FreeSWITCH lists at the bottom (setting a variable again moves it there)."""
+
+    __slots__ = ("early", "late", "_blocks")
+
+    def __init__(self, early, late=None):
+        self.early, self.late = early, late or {}
+        self._blocks = {}
+
+    def get(self, name):
+        value = self.late.get(name)
+        return self.early.get(name) if value is None else value
+
+    def merged(self):
+        return {**self.early, **self.late}
+
+    def with_value(self, name, value):
+        """A new set with `name` moved to the bottom with `value`, or removed when the value is empty."""
+        early = {k: v for k, v in self.early.items() if k != name}
+        late = {k: v for k, v in self.late.items() if k != name}
+        if value:
+            late[name] = value
+        return ChannelVariables(early, late)
+
+    def block(self, fmt):
+        """The originate's variables, for @channel_vars (bytes)."""
+        key = ("early", fmt)
+        if key not in self._blocks:
+            self._blocks[key] = variables_block(self.early, fmt)
+        return self._blocks[key]
+
+    def late_block(self, fmt):
+        """The later ones, for {late_vars}: plain lines, or `,"name":"value"` pairs in JSON (bytes)."""
+        key = ("late", fmt)
+        if key not in self._blocks:
+            if fmt == "plain" or not self.late:
+                self._blocks[key] = variables_block(self.late, fmt)
+            else:
+                pairs = (f",{json_string('variable_' + k)}:{json_string(v)}" for k, v in self.late.items())
+                self._blocks[key] = "".join(pairs).encode()
+        return self._blocks[key]
+
+
 def variables_block(variables, fmt):
     """The originate's variables as `variable_<name>` headers (bytes), ready to drop into a shape."""
     if fmt == "plain":
