@@ -14,6 +14,7 @@ from dialer.rules import validation as v
 from dialer.rules.policy import PolicySchema
 
 TIME = {"format": "date-time"}
+SAFE_ID = {"type": "string", "pattern": v.SAFE_ID.pattern, "description": v.SAFE_ID_RULE}
 PROMETHEUS_TEXT = ("text/plain", "application/openmetrics-text")  # /metrics answers either, by its Accept
 
 
@@ -145,7 +146,9 @@ class Ongoing(Schema):
 
 class AgentCallback(Schema):
     uuid = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("pending", "dialed", "failed")))
+    # predictive calls: connected to the agent, or abandoned (no agent named)
+    status = fields.String(required=True, validate=validate.OneOf(("pending", "dialed", "failed", "connected",
+                                                                  "abandoned")))
     callResult = _text()
 
 
@@ -187,11 +190,17 @@ class DncRemoveQuery(Schema):
                                 metadata={"description": "absent: the global list"})
 
 
-class CampaignSettings(PolicySchema):
-    """The policy document; GET answers the effective one (every key) with its version, which a PUT may
-    send back (it is ignored: the store gives versions)."""
+class SettingsDocument(PolicySchema):
+    """A PUT's policy document: what GET answers may be sent back edited, its version included (ignored:
+    the store gives versions)."""
 
-    version = fields.Integer()
+    version = fields.Raw(metadata={"description": "ignored"})
+
+
+class EffectiveSettings(PolicySchema):
+    """The campaign's effective policy (house rules under its own, every key) and its version (0: none)."""
+
+    version = fields.Integer(required=True)
 
 
 class Health(Schema):
@@ -207,3 +216,23 @@ class Readiness(Schema):
 
 class CdrQuery(Schema):
     uuid = fields.String(metadata={"description": "the call's uuid, when the record does not carry it"})
+
+
+class FailedTask(Schema):
+    """A Celery task that failed for good, as `dialer tasks list` shows it."""
+
+    id = fields.Integer(required=True)
+    task_id = fields.String(required=True)
+    name = fields.String(required=True)
+    args = fields.List(fields.Raw(), required=True)
+    kwargs = fields.Dict(required=True)
+    exception = fields.String(required=True)
+    traceback = fields.String(required=True)
+    failed_at = _time(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("failed", "requeued", "discarded")))
+    requeued_at = _time(required=True)
+    requeue_task_id = _text(required=True)
+
+
+class FailedTaskList(Schema):
+    failed_tasks = fields.List(fields.Nested(FailedTask), required=True)

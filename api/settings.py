@@ -14,7 +14,8 @@ blueprint = Blueprint("settings", __name__)
 
 
 @blueprint.put("/campaigns/<campaign_id>/settings")
-@doc({200: schemas.CampaignSettings}, body=schemas.CampaignSettings, errors=(400, 413))
+@doc({200: schemas.EffectiveSettings}, body=schemas.SettingsDocument, errors=(400, 413),
+     path={"campaign_id": schemas.SAFE_ID})
 def put_settings(campaign_id):
     """The body (a JSON object) becomes the campaign's next version; 400 names each bad field."""
     _check_id(campaign_id)
@@ -31,7 +32,7 @@ def put_settings(campaign_id):
 
 
 @blueprint.get("/campaigns/<campaign_id>/settings")
-@doc({200: schemas.CampaignSettings}, errors=(400, 404))
+@doc({200: schemas.EffectiveSettings}, errors=(400, 404), path={"campaign_id": schemas.SAFE_ID})
 def get_settings(campaign_id):
     """The campaign's effective settings (house rules under its own) and their version."""
     _check_id(campaign_id)

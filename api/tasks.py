@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
+from api import schemas
 from api.errors import ApiError
 from api.extensions import db
+from api.openapi import doc
 from dialer.flows.failed_tasks import (
     LIST_LIMIT,
     BrokerUnavailable,
@@ -54,6 +56,7 @@ class FailedTaskQuery(Schema):
 
 
 @blueprint.get("/tasks/failed")
+@doc({200: schemas.FailedTaskList}, query=FailedTaskQuery, errors=(400,))
 def failed():
     """Failed tasks, newest first, with their arguments, error and traceback."""
     query = FailedTaskQuery().load(request.args.to_dict())
@@ -61,6 +64,7 @@ def failed():
 
 
 @blueprint.post("/tasks/failed/<int:failed_id>/requeue")
+@doc({200: schemas.FailedTask}, errors=(404, 409, 503))
 def requeue_one(failed_id):
     """Send the same task with the same arguments again (a new task id); the row says which."""
     send = sender(current_app.extensions["dialer_celery"])
@@ -68,6 +72,7 @@ def requeue_one(failed_id):
 
 
 @blueprint.post("/tasks/failed/<int:failed_id>/discard")
+@doc({200: schemas.FailedTask}, errors=(404, 409))
 def discard_one(failed_id):
     """Mark a failed task discarded: it will not be sent again."""
     return jsonify(_acting_on(lambda: discard(db.session, failed_id)))

@@ -90,8 +90,8 @@ def test_request_bodies_are_the_schemas_the_routes_validate_with(document):
     nested = contact[1]["properties"]["header"]["properties"]
     assert nested["shedulingMetaData"]["properties"]["priority"] == schemas["Contact"]["properties"]["priority"]
     assert body("POST", "/contacts/bulk") == {"type": "array", "items": body("POST", "/contacts")}
-    assert body("PUT", "/campaigns/{campaign_id}/settings") == {"$ref": "#/components/schemas/CampaignSettings"}
-    assert set(schemas["CampaignSettings"]["properties"]) >= {"retries", "calling_hours", "caller_id", "version"}
+    assert body("PUT", "/campaigns/{campaign_id}/settings") == {"$ref": "#/components/schemas/SettingsDocument"}
+    assert set(schemas["SettingsDocument"]["properties"]) >= {"retries", "calling_hours", "caller_id", "version"}
     assert schemas["RetryRule"]["properties"]["retries"] == {"type": "integer", "minimum": 0, "maximum": 10}
     assert body("POST", "/dialer-connector/agent") == {"$ref": "#/components/schemas/AgentDetails"}
 
