@@ -36,7 +36,11 @@ def register_error_handlers(app):
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return error_response(exc.code, exc.description or exc.name)
+        response, status = error_response(exc.code, exc.description or exc.name)
+        for name, value in exc.get_headers():  # e.g. a 405's Allow: which methods the route takes
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
