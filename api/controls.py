@@ -36,12 +36,12 @@ def requeue(campaign_id):
     return jsonify({"campaign_id": campaign_id, "action": "requeue", "results": results, "changed": changed})
 
 
-@blueprint.post("/campaigns/<campaign_id>/<action>")
-@doc({200: schemas.ControlResult}, errors=(404,), path={"action": {"type": "string", "enum": sorted(ACTIONS)}})
+# Only the actions themselves: a catch-all <action> also matched /campaigns/<id>/settings, so a POST
+# there was "unknown action" and its OPTIONS/405 advertised POST; now it is a 405 naming GET and PUT.
+@blueprint.post(f"/campaigns/<campaign_id>/<any({', '.join(sorted(ACTIONS))}):action>")
+@doc({200: schemas.ControlResult}, errors=(404,))
 def control(campaign_id, action):
     """stop (pending → stopped), start (stopped → pending) or purge (pending and stopped → removed)."""
-    if action not in ACTIONS:
-        raise ApiError(404, f"unknown campaign action {action!r}; use stop, start, purge or requeue")
     changed = ACTIONS[action](db.session, campaign_id)
     if changed is None:
         raise ApiError(404, f"no campaign with id {campaign_id!r}")
