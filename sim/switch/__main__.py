@@ -10,7 +10,9 @@ from sim.switch.calls import Switch
 from sim.switch.cdr_poster import CdrPoster
 from sim.switch.control import ControlServer
 from sim.switch.handle import DEFAULT_GATEWAYS
-from sim.switch.outcomes import OutcomeModel
+from sim.switch.outcomes import MODES, OutcomeModel
+from sim.switch.predictive import PredictiveMix
+from sim.switch.routing import Destinations
 from sim.switch.server import EslServer
 
 log = logging.getLogger("sim.switch")
@@ -49,10 +51,23 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=None, help="seed of the outcome model")
     parser.add_argument(
         "--outcomes",
-        choices=("last-digit", "random"),
+        choices=MODES,
         default="last-digit",
-        help="last digit of the number decides (default), or a seeded random mix",
+        help="last digit of the number decides (default), a seeded random mix, or the predictive mix",
     )
+    mix = parser.add_argument_group("predictive", "the call model of --outcomes predictive (simulated seconds)")
+    mix.add_argument("--person-share", type=float, default=0.35, help="a person answers with this probability")
+    mix.add_argument("--machine-share", type=float, default=0.10, help="else a machine, with this one")
+    mix.add_argument("--busy-share", type=float, default=0.05, help="else busy; else no answer (originate_timeout)")
+    mix.add_argument("--ring-min", type=float, default=4.0, help="answers come after a ring time uniform in")
+    mix.add_argument("--ring-max", type=float, default=20.0, help="[ring-min, ring-max]")
+    mix.add_argument("--talk-mean", type=float, default=60.0, help="talk (or machine message) time: exponential")
+    mix.add_argument("--patience", type=float, default=10.0, help="a person on hold hangs up after this")
+    where = parser.add_argument_group("extensions", "what answered calls routed to these extensions do (any mode)")
+    where.add_argument("--hold-extension", default="dialer-hold", help="answers and parks until uuid_transfer")
+    where.add_argument("--abandon-extension", default="dialer-abandon", help="plays the message, hangs up")
+    where.add_argument("--abandon-message-seconds", type=float, default=5.0, help="the message's length")
+    where.add_argument("--amd-variable", default="amd_result", help="PERSON|MACHINE on answered calls ('' off)")
     parser.add_argument("--control-port", type=int, default=None, help="line-based control port")
     parser.add_argument("--hostname", default=None, help="FreeSWITCH-Hostname of events (default: this host)")
     cdr = parser.add_argument_group("CDRs", "POST each ended call's CDR as mod_json_cdr does (off without --cdr-url)")
@@ -81,10 +96,33 @@ def cdr_poster(options):
 async def serve(options):
     loop = asyncio.get_running_loop()
     gateways = dict(options.gateway) if options.gateway else dict(DEFAULT_GATEWAYS)
-    model = OutcomeModel(seed=options.seed, mode=options.outcomes)
+    try:
+        predictive = PredictiveMix(
+            options.person_share,
+            options.machine_share,
+            options.busy_share,
+            options.ring_min,
+            options.ring_max,
+            options.talk_mean,
+            options.patience,
+        )
+        destinations = Destinations(
+            options.hold_extension, options.abandon_extension, options.abandon_message_seconds, options.amd_variable
+        )
+    except ValueError as error:
+        raise SystemExit(f"python -m sim.switch: {error}") from None
+    model = OutcomeModel(seed=options.seed, mode=options.outcomes, predictive=predictive)
     cdr = cdr_poster(options)
     switch = Switch(
-        loop, gateways, options.time_scale, options.max_sessions, options.sps, model, options.hostname, cdr
+        loop,
+        gateways,
+        options.time_scale,
+        options.max_sessions,
+        options.sps,
+        model,
+        options.hostname,
+        cdr,
+        destinations,
     )
     server = EslServer(switch, options.host, options.port, options.password)
     await server.start()

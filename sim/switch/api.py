@@ -1,5 +1,6 @@
 """The API commands the simulated switch answers (`api X` / `bgapi X`), with the reply bodies of
-FreeSWITCH 1.10.12 (esl-transcripts/02, 03, 04, 24, 27). `originate` lives in calls.py: it may block.
+FreeSWITCH 1.10.12 (esl-transcripts/02, 03, 04, 24, 27). `originate` lives in calls.py: it may block;
+uuid_setvar, uuid_transfer and uuid_broadcast in uuid_commands.py.
 """
 
 import json
@@ -7,6 +8,7 @@ import time
 
 from sim.switch.causes import known_cause
 from sim.switch.sofia import sofia
+from sim.switch.uuid_commands import COMMANDS as UUID_COMMANDS
 
 VERSION = "1.10.12-release+git~20240802T210227Z~a88d069d6f~64bit (git a88d069 2024-08-02 21:02:27Z 64bit)"
 READY = "FreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit) is ready"
@@ -15,7 +17,8 @@ READY = "FreeSWITCH (Version 1.10.12-release git a88d069 2024-08-02 21:02:27Z 64
 def run(switch, command):
     """The response body of `command` (everything after `api `)."""
     name, _, args = command.strip().partition(" ")
-    switch.api_counts[" ".join(command.split()[:2])] += 1  # e.g. "sofia status", for tests and benches
+    # e.g. "sofia status", for tests and benches; uuid_* commands by name alone (not one key per call)
+    switch.api_counts[name if name.startswith("uuid_") else " ".join(command.split()[:2])] += 1
     handler = COMMANDS.get(name.lower())
     if handler is None:
         return f"-ERR {name} Command not found!\n"
@@ -170,4 +173,5 @@ COMMANDS = {
     "switchname": _hostname,
     "hostname": _hostname,
     "global_getvar": _global_getvar,
+    **UUID_COMMANDS,
 }

@@ -14,6 +14,7 @@ from sim.switch import events, outcomes
 from sim.switch.admission import GatewayCounts, Limits, OriginateRecord
 from sim.switch.channel import ANSWERED, EARLY, ENDED, Call
 from sim.switch.originate import USAGE, OriginateSyntaxError, parse_originate
+from sim.switch.routing import Routing
 from sim.switch.shapes import load_shapes
 from sim.switch.values import Identity
 
@@ -22,7 +23,16 @@ PROGRESS_SHARE = 0.1  # 180 Ringing arrives after this share of the ring time
 
 class Switch:
     def __init__(
-        self, loop, gateways, time_scale=1.0, max_sessions=1000, sps=1000, model=None, hostname=None, cdr=None
+        self,
+        loop,
+        gateways,
+        time_scale=1.0,
+        max_sessions=1000,
+        sps=1000,
+        model=None,
+        hostname=None,
+        cdr=None,
+        destinations=None,
     ):
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
@@ -43,6 +53,7 @@ class Switch:
         self.gateway_counts = GatewayCounts()
         self.forced_failure = None  # a cause every originate fails with, for tests
         self.cdr = cdr  # a CdrPoster (cdr_poster.py) when CDRs are posted, as mod_json_cdr does
+        self.routing = Routing(self, destinations)  # hold/abandon extensions, transfers, AMD (routing.py)
         self._sequence = 0
 
     # events -----------------------------------------------------------------------------------
@@ -143,11 +154,10 @@ class Switch:
         call.state = ANSWERED
         if call.shape == "answered_xml":
             call.profile_us = call.answer_us  # the channel is transferred into the dialplan
+        self.routing.answering(call)
         self._emit_channel(call, "CHANNEL_ANSWER")
         self._finish_job(call, f"+OK {call.uuid}\n")
-        if (call.request.application or ("",))[0] == "park":
-            self._emit_channel(call, "CHANNEL_PARK")
-        self._schedule(call, call.outcome.talk_seconds, self._hang_up, call, "NORMAL_CLEARING", None)
+        self.routing.route(call, call.outcome.ring_seconds)
 
     def _refuse(self, call):
         cause, status, phrase = outcomes.REFUSALS[call.outcome.kind]
@@ -173,6 +183,7 @@ class Switch:
         call.cause, call.end_us, call.state = cause, end_us, ENDED
         call.timer = None
         del self.calls[call.uuid]
+        self.routing.ended(call, end_us)
         posting = self.cdr is not None and self.cdr.enabled
         for step in order:
             if step == "JOB":
@@ -204,9 +215,10 @@ class Switch:
         for call_uuid in list(self.calls):
             self.kill(call_uuid, cause)
 
-    def reset(self, gateways, max_sessions, sps):
+    def reset(self, gateways, max_sessions, sps, destinations=None, predictive=None):
         """Back to idle without a word on the wire: calls vanish (a blocking api gets -ERR), the
-        received originates, overrides and forced failures are forgotten, gateways and limits restored."""
+        received originates, overrides, forced failures, transfers and call records are forgotten,
+        gateways, limits (and the given destinations and predictive mix) restored."""
         for call in list(self.calls.values()):
             if call.timer:
                 call.timer.cancel()
@@ -217,6 +229,10 @@ class Switch:
         self.originates.clear()
         self.api_counts.clear()
         self.model.overrides.clear()
+        self.model.forget_dials()
+        if predictive is not None:
+            self.model.predictive = predictive
+        self.routing.reset(destinations or self.routing.destinations)
         self.gateways = dict(gateways)
         self.limits = Limits(max_sessions, sps)
         self.forced_failure = None

@@ -48,6 +48,8 @@ class Call:
         self.rdnis = self.max_forwards = ""
         self.transfer_sources = []  # transfer_history, oldest first
         self.record = None  # a CallRecord (records.py) once the call matters to predictive tests
+        self.answered_at_monotonic = None
+        self.held_from_s = None  # simulated seconds since the start when it parked on the hold extension
         self.static_values = self._static_values()  # encoded once per call and format (until a transfer)
         self._values = (None, None)  # (phase key, ValueSet)
 
@@ -66,6 +68,11 @@ class Call:
     def set_variable(self, name, value):
         """uuid_setvar: set (moved to the bottom of the list) or, with an empty value, remove."""
         self.vars = self.vars.with_value(name, value)
+
+    def running(self, app, args=""):
+        """The application the channel runs now (current_application of its events)."""
+        self.app = (app, args)
+        self.static_values = self._static_values()
 
     def transfer(self, extension, dialplan, context, epoch_s, profile_uuid=None):
         """switch_ivr_session_transfer's changes to the channel; False (nothing changed) when

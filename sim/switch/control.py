@@ -3,8 +3,9 @@
 One command per line, one reply line each (`+OK ...`, `-ERR ...`, or JSON for `stats`):
 
     gateway <name> UP|DOWN|REMOVE    drop    refuse <seconds>    freeze on|off
-    kill <uuid> [cause]    hupall [cause]    outcome <number> <kind> [ring_s] [talk_s]
+    kill <uuid> [cause]    hupall [cause]    outcome <number> <kind> [ring_s] [talk_s] [patience_s]
     limits max_sessions|sps <n>    cdr on|off    stats
+    predictive [<setting>=<value> ...]   (person_share=0.3 patience=5 hold_extension=x ...)
 
 Client: python -m sim.switch.control --port P <command...>   (exit status 0 on +OK or JSON)
 """
@@ -16,6 +17,8 @@ import socket
 import sys
 
 from sim.switch.causes import known_cause
+from sim.switch.records import COUNTERS
+from sim.switch.routing import apply_predictive
 
 
 def stats(server):
@@ -33,6 +36,8 @@ def stats(server):
         "frozen": server.frozen,
         "cdr": switch.cdr.counts() if switch.cdr else None,
         "api_commands": dict(switch.api_counts),
+        "outcome_mode": switch.model.mode,
+        **{name: switch.routing.counters[name] for name in COUNTERS},
     }
 
 
@@ -89,9 +94,20 @@ def _hupall(server, args):
 
 
 def _outcome(server, args):
-    times = [float(t) for t in args[2:4]] + [None, None]
-    server.switch.model.set_outcome(args[0], args[1], times[0], times[1])
+    times = [float(t) for t in args[2:5]] + [None, None, None]
+    server.switch.model.set_outcome(args[0], args[1], *times[:3])
     return f"+OK {args[0]} {args[1]}"
+
+
+def _predictive(server, args):
+    settings = {}
+    for word in args:
+        name, separator, value = word.partition("=")
+        if not separator:
+            raise ValueError("predictive <setting>=<value> ...")
+        settings[name] = value
+    apply_predictive(server.switch, settings)
+    return "+OK predictive " + " ".join(f"{k}={v}" for k, v in settings.items())
 
 
 def _limits(server, args):
@@ -125,6 +141,7 @@ ACTIONS = {
     "limits": _limits,
     "cdr": _cdr,
     "stats": _stats,
+    "predictive": _predictive,
 }
 
 

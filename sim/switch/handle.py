@@ -8,6 +8,7 @@ Every method may be called from any thread: it runs on the simulator's own loop 
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from sim.switch.calls import Switch
 from sim.switch.cdr_poster import CdrPoster
 from sim.switch.control import ControlServer, stats
 from sim.switch.outcomes import OutcomeModel
+from sim.switch.predictive import PredictiveMix
+from sim.switch.routing import Destinations, apply_predictive
 from sim.switch.server import EslServer
 
 DEFAULT_GATEWAYS = {"gw1": "UP", "gw-down": "DOWN"}
@@ -50,16 +53,34 @@ class SwitchSimulator:
         cdr_timeout=5.0,
         cdr_spool=None,
         cdr_queue_capacity=1000,
+        person_share=0.35,
+        machine_share=0.10,
+        busy_share=0.05,
+        ring_min=4.0,
+        ring_max=20.0,
+        talk_mean=60.0,
+        patience=10.0,
+        amd_variable="amd_result",
+        hold_extension="dialer-hold",
+        abandon_extension="dialer-abandon",
+        abandon_message_seconds=5.0,
     ):
         self.host, self.password = host, password
         self._port, self._control_port = port, control_port
+        self._outcome_mode = outcome_mode
+        # the predictive mix (used with outcome_mode="predictive") and the extensions (any mode)
+        self._predictive = PredictiveMix(
+            person_share, machine_share, busy_share, ring_min, ring_max, talk_mean, patience
+        )
+        self._destinations = Destinations(hold_extension, abandon_extension, abandon_message_seconds, amd_variable)
         self._options = dict(
             gateways=dict(DEFAULT_GATEWAYS if gateways is None else gateways),
             time_scale=time_scale,
             max_sessions=max_sessions,
             sps=sps,
-            model=OutcomeModel(seed=seed, mode=outcome_mode),
+            model=OutcomeModel(seed=seed, mode=outcome_mode, predictive=self._predictive),
             hostname=hostname,
+            destinations=self._destinations,
         )
         self._cdr_options = None  # no url: no CDRs posted
         if cdr_url:  # mod_json_cdr's url, cred, retries, delay, timeout and err-log-dir
@@ -174,8 +195,30 @@ class SwitchSimulator:
         return self._call(snapshot)
 
     def stats(self):
-        """Counters for a glance: live calls, originates, clients, gateways, limits, CDRs."""
+        """Counters for a glance: live calls, originates, clients, gateways, limits, CDRs, and the
+        predictive ones: person_answers, machine_answers, transfers_to_agent, transfers_to_abandon,
+        held_hangups (a person who hung up on hold)."""
         return self._call(stats, self.server)
+
+    @property
+    def transfers(self):
+        """Every uuid_transfer carried out, oldest first: Transfer(uuid, destination, at_monotonic,
+        answered_at_monotonic) (records.py; time.monotonic() values, answered None if it was ringing)."""
+        return self._call(lambda: list(self.switch.routing.transfers))
+
+    @property
+    def broadcasts(self):
+        """Every uuid_broadcast accepted: Broadcast(uuid, path, legs, at_monotonic)."""
+        return self._call(lambda: list(self.switch.routing.broadcasts))
+
+    def call_records(self):
+        """What happened to each call that was answered with an AMD result, parked on the hold
+        extension or transferred: [CallRecord] (records.py: answered_by, held_seconds, ...), copies."""
+        return self._call(lambda: [dataclasses.replace(r) for r in self.switch.routing.records.values()])
+
+    def call_record(self, call_uuid):
+        """The CallRecord of one call (a copy), or None."""
+        return next((r for r in self.call_records() if r.uuid == call_uuid), None)
 
     def cdr_counts(self):
         """CDRs queued, posted (2xx), failed, spooled, dropped; POST attempts; enabled; None if no cdr_url."""
@@ -193,7 +236,10 @@ class SwitchSimulator:
             self.server.freeze(False)
             await self.server.listen_again()
             options = self._options
-            self.switch.reset(options["gateways"], options["max_sessions"], options["sps"])
+            self.switch.reset(
+                options["gateways"], options["max_sessions"], options["sps"], self._destinations, self._predictive
+            )
+            self.switch.model.mode = self._outcome_mode
             if self.switch.cdr:
                 self.switch.cdr.enabled = True
 
@@ -218,10 +264,17 @@ class SwitchSimulator:
 
         self._call(apply)
 
-    def set_outcome(self, number, outcome, ring_seconds=None, talk_seconds=None):
+    def set_outcome(self, number, outcome, ring_seconds=None, talk_seconds=None, patience_seconds=None):
         """What happens when `number` is dialed: answered, busy, no_answer, rejected, unallocated,
-        no_user_response. Times in simulated seconds (None: drawn from the model)."""
-        self._call(self.switch.model.set_outcome, number, outcome, ring_seconds, talk_seconds)
+        no_user_response, or person / machine (answered, with that AMD result; a person held on the
+        hold extension hangs up after patience_seconds). Simulated seconds (None: drawn from the model)."""
+        self._call(self.switch.model.set_outcome, number, outcome, ring_seconds, talk_seconds, patience_seconds)
+
+    def set_predictive(self, **settings):
+        """Switch to the predictive outcome mode with these changes to its mix (person_share,
+        machine_share, busy_share, ring_min, ring_max, talk_mean, patience) and extensions
+        (hold_extension, abandon_extension, abandon_message_seconds, amd_variable); until reset()."""
+        self._call(apply_predictive, self.switch, settings)
 
     def set_limits(self, max_sessions=None, sps=None):
         def apply():
@@ -259,3 +312,4 @@ class SwitchSimulator:
     def freeze(self, frozen=True):
         """A hung switch: sockets stay open, nothing is answered or sent until unfrozen."""
         self._call(self.server.freeze, frozen)
+
