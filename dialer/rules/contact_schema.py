@@ -9,7 +9,7 @@ faster. Every value that can reach an ESL command is held to an alphabet of dial
 anything else is rejected here, never escaped later.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates_schema
 
@@ -63,7 +63,10 @@ class Time(fields.Field):
             raise self.make_error("invalid") from exc
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise self.make_error("invalid")
-        return parsed
+        try:  # as UTC: PostgreSQL refuses offsets beyond ±15:59, which fromisoformat takes up to ±23:59
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:  # 0001-01-01T00:00+01:00 is in year 0
+            raise self.make_error("invalid") from exc
 
 
 class Priority(fields.Field):

@@ -1,5 +1,8 @@
 """What fuzzing the API (tests/integration/test_fuzz.py) found, one test per finding, so each stays fixed."""
 
+from dialer.rules.contact_schema import TIME_RULE
+from tests.contact_payloads import FLAT_EXAMPLE
+
 
 def test_a_405_names_the_methods_the_route_takes_in_allow(client):
     response = client.post("/healthz")
@@ -14,3 +17,19 @@ def test_a_post_to_campaign_settings_is_a_405_not_an_unknown_action(client, auth
     assert set(response.headers["Allow"].split(", ")) == {"GET", "PUT", "HEAD", "OPTIONS"}
     assert client.post("/campaigns/c1/bogus", headers=auth).status_code == 404
     assert client.post("/campaigns/c1/stop", headers=auth).get_json() == {"error": "no campaign with id 'c1'"}
+
+
+def test_a_contact_time_with_an_offset_beyond_postgresqls_is_stored_as_utc(client, auth):
+    """+16:50 is valid ISO-8601 but PostgreSQL takes offsets up to ±15:59: it was a 500."""
+    contact = {**FLAT_EXAMPLE, "start_time": "2030-01-01T09:00:00+16:50", "end_time": "2030-01-02T09:00:00-16:50"}
+    response = client.post("/contacts", json=contact, headers=auth)
+    assert response.status_code == 201
+    assert (response.get_json()["start_time"], response.get_json()["end_time"]) == (
+        "2029-12-31T16:10:00+00:00", "2030-01-03T01:50:00+00:00")
+
+
+def test_a_contact_time_before_year_one_in_utc_is_a_400(client, auth):
+    contact = {**FLAT_EXAMPLE, "start_time": "0001-01-01T00:00:00+01:00"}
+    response = client.post("/contacts", json=contact, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"start_time": [TIME_RULE]}
