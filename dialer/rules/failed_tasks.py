@@ -52,13 +52,16 @@ def parse_since(text, now):
     """The moment `--since` names: a duration back from `now` (`90s`, `15m`, `1h`, `2d`, `1w`) or
     an ISO-8601 time (UTC unless it says otherwise). Raises ValueError saying what is accepted."""
     matched = DURATION.match(text or "")
-    if matched:
-        return now - timedelta(**{UNITS[matched.group(2).lower()]: int(matched.group(1))})
     try:
+        if matched:
+            return now - timedelta(**{UNITS[matched.group(2).lower()]: int(matched.group(1))})
         moment = datetime.fromisoformat((text or "").strip())
+        # As UTC: PostgreSQL refuses offsets beyond ±15:59, which fromisoformat takes up to ±23:59.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # 999999w, or a time before year 1 in UTC
+        raise ValueError(f"{text!r} is too far back") from None
     except ValueError:
         raise ValueError(f"{text!r} is neither a duration such as 1h, 30m, 2d nor an ISO-8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _clean(value):

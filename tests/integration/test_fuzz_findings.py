@@ -1,5 +1,7 @@
 """What fuzzing the API (tests/integration/test_fuzz.py) found, one test per finding, so each stays fixed."""
 
+import pytest
+
 from dialer.rules.contact_schema import TIME_RULE
 from tests.contact_payloads import FLAT_EXAMPLE
 
@@ -33,3 +35,18 @@ def test_a_contact_time_before_year_one_in_utc_is_a_400(client, auth):
     response = client.post("/contacts", json=contact, headers=auth)
     assert response.status_code == 400
     assert response.get_json()["fields"] == {"start_time": [TIME_RULE]}
+
+
+def test_failed_tasks_since_a_time_with_an_offset_beyond_postgresqls_is_answered(client, auth):
+    """+16:50 reached PostgreSQL, which refuses it: a 500."""
+    response = client.get("/tasks/failed", query_string={"since": "2020-01-01T00:00:00+16:50"}, headers=auth)
+    assert response.status_code == 200
+    assert response.get_json() == {"failed_tasks": []}
+
+
+@pytest.mark.parametrize("since", ["999999w", "0001-01-01T00:00:00+01:00"])
+def test_failed_tasks_since_before_year_one_is_a_400(client, auth, since):
+    """999999 weeks back overflowed the date: a 500."""
+    response = client.get("/tasks/failed", query_string={"since": since}, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"since": [f"{since!r} is too far back"]}
