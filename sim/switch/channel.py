@@ -11,6 +11,7 @@ profile index, transfer source) and the max_forwards, transfer_history and trans
 """
 
 import functools
+import re
 import time
 import uuid as uuid_module
 
@@ -67,7 +68,11 @@ class Call:
 
     def set_variable(self, name, value):
         """uuid_setvar: set (moved to the bottom of the list) or, with an empty value, remove."""
-        self.vars = self.vars.with_value(name, value)
+        if name == "max_forwards" and self.transfer_sources:  # shown where the transfers put it
+            self.max_forwards = value or ""
+            self.static_values = self._static_values()
+        else:
+            self.vars = self.vars.with_value(name, value)
 
     def running(self, app, args=""):
         """The application the channel runs now (current_application of its events)."""
@@ -77,11 +82,18 @@ class Call:
     def transfer(self, extension, dialplan, context, epoch_s, profile_uuid=None):
         """switch_ivr_session_transfer's changes to the channel; False (nothing changed) when
         max_forwards is used up, which FreeSWITCH answers by hanging up EXCHANGE_ROUTING_ERROR."""
-        forwards = int(self.max_forwards) - 1 if self.max_forwards else 70
+        # max_session_transfers counts down first, else max_forwards; unset: 70 (not counted down)
+        name = "max_session_transfers" if self.vars.get("max_session_transfers") else "max_forwards"
+        current = self.vars.get(name) or (self.max_forwards if name == "max_forwards" else "")
+        forwards = _atoi(current) - 1 if current else 70
         if forwards <= 0:
             return False
         source = f"{epoch_s}:{profile_uuid or uuid_module.uuid4()}:bl_xfer:{extension}/{context}/{dialplan}"
-        self.max_forwards = str(forwards)
+        if name == "max_forwards":
+            self.max_forwards = str(forwards)
+            self.vars = self.vars.with_value("max_forwards", None)  # now in its place among the transfer's
+        else:
+            self.vars = self.vars.with_value(name, str(forwards))
         self.rdnis, self.profile_destination = self.profile_destination, extension
         self.extension, self.dialplan, self.context = extension, dialplan, context
         self.profile_index += 1
@@ -159,6 +171,12 @@ _SPAN_KEYS = {
     "progress": (b"progress_sec", b"progress_ms", b"progress_us_len"),
     "answer": (b"answer_sec", b"answer_ms", b"answer_us_len"),
 }
+
+
+def _atoi(text):
+    """C's atoi: the leading digits (with a sign), 0 when there are none."""
+    match = re.match(r"\s*[-+]?\d+", text)
+    return int(match.group()) if match else 0
 
 
 @functools.lru_cache(maxsize=4096)
