@@ -9,6 +9,7 @@ from api.extensions import db
 from api.openapi import doc
 from api.openapi_fields import contact_body, contact_list_body
 from dialer.flows.intake import error_fields, load_contact, parse_contact, parse_contacts, store_contacts
+from dialer.rules.validation import is_safe_id
 
 blueprint = Blueprint("contacts", __name__)
 
@@ -44,7 +45,8 @@ def create_contacts():
 @doc({200: schemas.StoredContact}, errors=(404,))
 def get_contact(contact_id):
     """The contact: its columns, attempts and payload."""
-    found = load_contact(db.session, contact_id)
+    # Intake stores only safe ids, so another names no contact (and a NUL in it would fail the query).
+    found = load_contact(db.session, contact_id) if is_safe_id(contact_id) else None
     if found is None:
         raise ApiError(404, f"no contact with id {contact_id!r}")
     return jsonify(found)

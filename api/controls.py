@@ -10,6 +10,7 @@ from api.errors import ApiError
 from api.extensions import db
 from api.openapi import doc
 from dialer.flows import controls
+from dialer.rules.validation import is_safe_id
 
 blueprint = Blueprint("controls", __name__)
 
@@ -30,7 +31,8 @@ def requeue(campaign_id):
     bad = [r for r in results if not isinstance(r, str) or not RESULT.match(r)]
     if bad:
         raise ApiError(400, "invalid request", {"results": [f"not a call result: {r!r}" for r in bad]})
-    changed = controls.requeue_by_result(db.session, campaign_id, results)
+    # Campaign ids are safe ids (intake, settings), so another names none (a NUL would fail the query).
+    changed = controls.requeue_by_result(db.session, campaign_id, results) if is_safe_id(campaign_id) else None
     if changed is None:
         raise ApiError(404, f"no campaign with id {campaign_id!r}")
     return jsonify({"campaign_id": campaign_id, "action": "requeue", "results": results, "changed": changed})
@@ -42,7 +44,7 @@ def requeue(campaign_id):
 @doc({200: schemas.ControlResult}, errors=(404,))
 def control(campaign_id, action):
     """stop (pending → stopped), start (stopped → pending) or purge (pending and stopped → removed)."""
-    changed = ACTIONS[action](db.session, campaign_id)
+    changed = ACTIONS[action](db.session, campaign_id) if is_safe_id(campaign_id) else None
     if changed is None:
         raise ApiError(404, f"no campaign with id {campaign_id!r}")
     return jsonify({"campaign_id": campaign_id, "action": action, "changed": changed})

@@ -50,3 +50,14 @@ def test_failed_tasks_since_before_year_one_is_a_400(client, auth, since):
     response = client.get("/tasks/failed", query_string={"since": since}, headers=auth)
     assert response.status_code == 400
     assert response.get_json()["fields"] == {"since": [f"{since!r} is too far back"]}
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/contacts/a%00b", None), ("GET", "/campaigns/a%00b", None), ("POST", "/campaigns/a%00b/stop", None),
+    ("POST", "/campaigns/a%00b/requeue", {"results": ["LOST"]}),
+])
+def test_an_id_with_a_nul_character_names_nothing(client, auth, method, path, body):
+    """PostgreSQL refuses a NUL in a query's text: these were 500s."""
+    response = client.open(path, method=method, json=body, headers=auth)
+    assert response.status_code == 404
+    assert response.get_json()["error"].startswith("no ")
