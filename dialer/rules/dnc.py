@@ -18,7 +18,7 @@ NOT_A_STRING = "must be a string"
 TOO_LONG = f"too long for a phone number: E.164 numbers have at most {MAX_DIGITS} digits"
 NUMBERS_RULE = f"must be a list of 1 to {MAX_NUMBERS} phone numbers"
 CAMPAIGN_RULE = "must be null (the global list) or a campaign id: " + v.SAFE_ID_RULE
-REASON_RULE = f"must be a string of at most {MAX_REASON} characters"
+REASON_RULE = f"must be a string of at most {MAX_REASON} characters, without NUL characters or lone surrogates"
 UNKNOWN = "unknown field: a do-not-call request takes numbers, campaign_id and reason"
 FIELDS = ("numbers", "campaign_id", "reason")
 INVALID = "invalid do-not-call entry: nothing stored"
@@ -59,9 +59,20 @@ def check_campaign_id(campaign_id):
 
 
 def check_reason(reason):
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+    if not isinstance(reason, str) or len(reason) > MAX_REASON or not _storable(reason):
         raise InvalidEntry("invalid reason", {"reason": [REASON_RULE]})
     return reason
+
+
+def _storable(text):
+    """PostgreSQL's text takes no NUL character, and UTF-8 no lone surrogate (JSON's "\\ud800")."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_request(body, default_region):

@@ -3,6 +3,7 @@
 import pytest
 
 from dialer.rules.contact_schema import TIME_RULE
+from dialer.rules.dnc import REASON_RULE
 from tests.contact_payloads import FLAT_EXAMPLE
 
 
@@ -61,3 +62,12 @@ def test_an_id_with_a_nul_character_names_nothing(client, auth, method, path, bo
     response = client.open(path, method=method, json=body, headers=auth)
     assert response.status_code == 404
     assert response.get_json()["error"].startswith("no ")
+
+
+@pytest.mark.parametrize("reason", ["a\u0000b", "\ud800"])
+def test_a_dnc_reason_postgresql_cannot_store_is_a_400(client, auth, reason):
+    """A NUL or a lone surrogate in the reason reached the insert: a 500."""
+    response = client.post("/dnc", json={"numbers": ["+15550001"], "reason": reason}, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"reason": [REASON_RULE]}
+    assert client.get("/dnc/+15550001", headers=auth).get_json()["blocked"] is False
