@@ -8,6 +8,7 @@ from flask import Flask
 from api.auth import check_token
 from api.errors import register_error_handlers
 from api.extensions import db
+from api.json_provider import DialerJSONProvider
 from api.openapi import register_openapi
 from dialer.adapters.db import sqlalchemy_url
 from dialer.adapters.switches import SwitchConnections
@@ -17,6 +18,7 @@ from dialer.config import load_settings
 def create_app(settings=None, celery=None):
     settings = settings or load_settings()
     app = Flask(__name__)
+    app.json = DialerJSONProvider(app)
     app.config.update(
         DIALER_SETTINGS=settings,
         SQLALCHEMY_DATABASE_URI=sqlalchemy_url(settings.database_url),

@@ -52,6 +52,8 @@ def _cdr_object(body: bytes | str) -> dict:
         cdr = json.loads(text)
     except json.JSONDecodeError as error:
         raise MalformedEvent(f"CDR body is not JSON: {error}") from None
+    except RecursionError:
+        raise MalformedEvent("CDR body is not JSON: nested too deep") from None
     if not isinstance(cdr, dict):
         raise MalformedEvent(f"CDR body is a JSON {type(cdr).__name__}, not an object")
     return cdr

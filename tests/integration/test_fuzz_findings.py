@@ -71,3 +71,24 @@ def test_a_dnc_reason_postgresql_cannot_store_is_a_400(client, auth, reason):
     assert response.status_code == 400
     assert response.get_json()["fields"] == {"reason": [REASON_RULE]}
     assert client.get("/dnc/+15550001", headers=auth).get_json()["blocked"] is False
+
+
+@pytest.mark.parametrize("method, path", [
+    ("POST", "/contacts"), ("POST", "/contacts/bulk"), ("POST", "/dnc"), ("PUT", "/campaigns/c1/settings"),
+    ("POST", "/campaigns/c1/requeue"),
+])
+def test_a_body_nested_deeper_than_the_parser_goes_is_a_400(client, auth, method, path):
+    """Python's JSON parser raises RecursionError past ~1000 levels: it was a 500."""
+    response = client.open(path, method=method, data="[" * 100_000, content_type="application/json", headers=auth)
+    assert response.status_code == 400
+    assert set(response.get_json()) <= {"error", "fields"}
+
+
+def test_a_cdr_nested_deeper_than_the_parser_goes_is_a_400(database_url, redis_url, session_factory):
+    from api import create_app
+    from tests.conftest import make_settings
+
+    client = create_app(make_settings(database_url, redis_url, cdr_user="switch", cdr_password="pw")).test_client()
+    response = client.post("/cdr", data="[" * 100_000, headers={"Authorization": "Basic c3dpdGNoOnB3"})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "not a mod_json_cdr record: CDR body is not JSON: nested too deep"}
