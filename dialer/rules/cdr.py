@@ -62,4 +62,7 @@ def _cdr_object(body: bytes | str) -> dict:
 def _decoded(name: str, value) -> str:
     if not isinstance(value, str):
         raise MalformedEvent(f"CDR variables.{name} is not a string: {value!r}")
-    return unquote(value)
+    text = unquote(value)
+    if "\x00" in text:  # no channel variable holds one, and PostgreSQL's jsonb (the inbox) takes none
+        raise MalformedEvent(f"CDR variables.{name} holds a NUL character (%00)")
+    return text

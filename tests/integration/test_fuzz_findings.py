@@ -1,5 +1,7 @@
 """What fuzzing the API (tests/integration/test_fuzz.py) found, one test per finding, so each stays fixed."""
 
+import json
+
 import pytest
 
 from dialer.rules.contact_schema import TIME_RULE
@@ -85,10 +87,25 @@ def test_a_body_nested_deeper_than_the_parser_goes_is_a_400(client, auth, method
 
 
 def test_a_cdr_nested_deeper_than_the_parser_goes_is_a_400(database_url, redis_url, session_factory):
+    response = cdr_client(database_url, redis_url).post(
+        "/cdr", data="[" * 100_000, headers={"Authorization": "Basic c3dpdGNoOnB3"})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "not a mod_json_cdr record: CDR body is not JSON: nested too deep"}
+
+
+def cdr_client(database_url, redis_url):
     from api import create_app
     from tests.conftest import make_settings
 
-    client = create_app(make_settings(database_url, redis_url, cdr_user="switch", cdr_password="pw")).test_client()
-    response = client.post("/cdr", data="[" * 100_000, headers={"Authorization": "Basic c3dpdGNoOnB3"})
+    return create_app(make_settings(database_url, redis_url, cdr_user="switch", cdr_password="pw")).test_client()
+
+
+@pytest.mark.parametrize("variable", ["hangup_cause", "dialer_contact_id", "sip_term_status"])
+def test_a_cdr_variable_with_a_nul_character_is_a_400(database_url, redis_url, session_factory, variable):
+    """A %00 in a variable reached the inbox's jsonb, which refuses it: a 500."""
+    variables = {"uuid": "u1", "hangup_cause": "NORMAL_CLEARING", "dialer_instance": "dialer", variable: "A%00B"}
+    response = cdr_client(database_url, redis_url).post(
+        "/cdr", data=json.dumps({"variables": variables}), headers={"Authorization": "Basic c3dpdGNoOnB3"})
     assert response.status_code == 400
-    assert response.get_json() == {"error": "not a mod_json_cdr record: CDR body is not JSON: nested too deep"}
+    assert response.get_json() == {
+        "error": f"not a mod_json_cdr record: CDR variables.{variable} holds a NUL character (%00)"}
