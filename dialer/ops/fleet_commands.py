@@ -33,11 +33,12 @@ def services():
 
 @services.command("up")
 def services_up():
-    """Start them (if needed) and print their URLs as shell exports."""
+    """Start them (if needed) and print their URLs as shell exports; they stay running (a `make run`
+    or test session that ends does not stop them) until `dialer services stop`."""
     from dialer.adapters.embedded import apply_embedded_defaults
 
     env = {}
-    apply_embedded_defaults(env)
+    apply_embedded_defaults(env, keep=True)
     for name, value in env.items():
         click.echo(f"export {name}='{value}'")
 
