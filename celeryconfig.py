@@ -35,17 +35,20 @@ task_routes = {
     "dialer.reserve_agents": {"queue": "originate"},
     "dialer.record_events": {"queue": "results"},
     "dialer.record_inbox": {"queue": "results"},
+    "dialer.connect_deadline": {"queue": "results"},
     "dialer.deliver_outbox": {"queue": "notify"},
 }
 
 _tick = float(os.environ.get("DIALER_TICK_SECONDS", "1") or 1)
 _reconcile = float(os.environ.get("DIALER_RECONCILE_SECONDS", "10") or 10)
+_pacing = float(os.environ.get("DIALER_PACING_SECONDS", "5") or 5)
 beat_schedule = {
     "allocate": {"task": "dialer.allocate", "schedule": _tick, "options": {"expires": _tick * 2}},
     # The sweep behind the listeners' nudges: a result in the inbox is recorded even if its nudge was lost.
     "record-inbox": {"task": "dialer.record_inbox", "schedule": _tick, "options": {"expires": _tick * 2}},
     "reconcile": {"task": "dialer.reconcile", "schedule": _reconcile, "options": {"expires": _reconcile * 2}},
     "expire": {"task": "dialer.expire", "schedule": 30.0, "options": {"expires": 60}},
+    "pace": {"task": "dialer.pace", "schedule": _pacing, "options": {"expires": _pacing * 2}},
     "deliver-outbox": {"task": "dialer.deliver_outbox", "schedule": 5.0, "options": {"expires": 10}},
     # Failures kept in the broker while PostgreSQL was down, into failed_tasks (workers/failures.py).
     "record-failed-tasks": {"task": "dialer.record_failed_tasks", "schedule": 30.0, "options": {"expires": 60}},

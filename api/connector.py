@@ -14,7 +14,7 @@ from api.auth import CONNECTOR, access
 from api.errors import ApiError
 from api.extensions import db
 from api.openapi import doc
-from dialer.flows import agents
+from dialer.flows import agents, predictive
 from dialer.rules.validation import EXTENSION, QUEUE_NAME, SAFE_ID
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ def agent_details():
     decision = agents.accept_callback(db.session, details["uuid"], details["agent"], details["queue"])
     if decision.status == "not_found":
         raise ApiError(404, f"no contact with uuid {details['uuid']!r}")
+    if decision.status == "predictive":
+        return _connect(decision.contact, details["agent"], details["queue"])
     if decision.status == "conflict":
         db.session.rollback()
         raise ApiError(409, f"contact {details['uuid']} is {decision.contact.status}, not waiting for an agent")
@@ -56,6 +58,26 @@ def agent_details():
     if decision.status == "no_agent":
         return jsonify({"uuid": details["uuid"], "status": "pending"})
     return _dial(decision.contact)
+
+
+def _connect(contact, agent, queue):
+    """A predictive customer waiting on hold: connected to the agent within the deadline, else
+    abandoned (no agent named: at once). A callback too late dials and transfers nobody: 409."""
+    settings = current_app.config["DIALER_SETTINGS"]
+    switches = current_app.extensions["dialer_switches"]
+    if not agent:
+        predictive.abandon(db.session, switches, settings, [contact.call_uuid], force=True)
+        _deliver_soon()
+        return jsonify({"uuid": contact.id, "status": "abandoned"})
+    if predictive.connect(db.session, switches.get(contact.switch_name), settings, contact, agent, queue) == "late":
+        _deliver_soon()
+        raise ApiError(409, f"contact {contact.id} is no longer waiting for an agent (deadline passed, "
+                            "abandoned, or hung up): nobody was connected")
+    return jsonify({"uuid": contact.id, "status": "connected"})
+
+
+def _deliver_soon():
+    current_app.extensions["dialer_celery"].send_task("dialer.deliver_outbox")
 
 
 def _dial(contact):

@@ -81,7 +81,8 @@ def main(argv=None):
 def _pump(settings, name):
     switch = settings.switch(name)
     return EventPump(name, lambda: EslClient(switch.host, switch.port, switch.password),
-                     settings.instance, publisher(settings.database_url, settings.redis_url))
+                     settings.instance, publisher(settings.database_url, settings.redis_url),
+                     machine_variables=settings.predictive.machine_variables)
 
 
 if __name__ == "__main__":

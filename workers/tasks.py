@@ -8,7 +8,7 @@ from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dialer.adapters import metrics
-from dialer.flows import agents, allocator, dialing, inbox, outbox
+from dialer.flows import agents, allocator, dialing, inbox, outbox, pacing, predictive
 from dialer.flows import reconcile as reconciling
 from dialer.flows.expire import expire_contacts
 from dialer.rules.dispositions import LOST
@@ -80,6 +80,7 @@ def record_inbox():
     rt = runtime()
     rt.redis.delete(inbox.NUDGED)  # what arrives from now on asks again
     _record_inbox(rt)
+    _abandon_overdue(rt)  # the connect deadline's backstop (the deadline task may have been lost)
 
 
 def _record_inbox(rt):
@@ -93,6 +94,7 @@ def _record_inbox(rt):
         messages += taken.recorded.messages
         freed += taken.recorded.freed_slots
         forget_refused(rt.redis, taken.recorded.gateways_refused)
+        _answered(rt, taken.recorded.answered)
         if taken.rows < inbox.BATCH:
             break
     if messages:
@@ -100,6 +102,38 @@ def _record_inbox(rt):
     if freed:
         _allocate(rt, count_dialable=False, dial_here=True)  # refill the freed slots now
     return freed
+
+
+def _answered(rt, answered):
+    """Predictive customers just answered: ask the VC for agents, hang up on machines, and have
+    the connect deadline checked the moment it passes."""
+    if not (answered.held or answered.machines):
+        return
+    predictive.act_on_answers(rt.sessions, rt.vc, rt.switches, rt.settings, answered)
+    if answered.held:
+        connect_deadline.apply_async(countdown=rt.settings.predictive.abandon_seconds + 0.05)
+
+
+@shared_task(name="dialer.pace")
+def pace():
+    """Every predictive campaign's pacing, from what it measured (dialer.flows.pacing)."""
+    rt = runtime()
+    with rt.sessions() as session:
+        return {c: d.mode for c, d in pacing.pace_campaigns(session, rt.vc, rt.settings).items()}
+
+
+@shared_task(name="dialer.connect_deadline")
+def connect_deadline():
+    """Held predictive customers past the connect deadline: abandoned (the safe-harbour message)."""
+    return len(_abandon_overdue(runtime()))
+
+
+def _abandon_overdue(rt):
+    with rt.sessions() as session:
+        abandoned = predictive.abandon_overdue(session, rt.switches, rt.settings)
+    if abandoned:
+        request_delivery(rt)
+    return abandoned
 
 
 @shared_task(name="dialer.record_events", **NEVER_GIVE_UP)

@@ -23,5 +23,21 @@ class VcClient:
             raise VcUnavailable(f"HTTP {response.status_code}: {response.text[:200]}")
         return response
 
+    def get_json(self, path, params=None):
+        """GET a JSON object (our addition to the VC contract: agents' availability)."""
+        try:
+            response = self._http.get(self.base_url + path, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise VcUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 300:
+            raise VcUnavailable(f"HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise VcUnavailable(f"not JSON: {response.text[:200]}") from exc
+        if not isinstance(body, dict):
+            raise VcUnavailable(f"not a JSON object: {response.text[:200]}")
+        return body
+
     def close(self):
         self._http.close()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from dialer.adapters.models import Contact
 from dialer.adapters.vc import VcUnavailable
+from dialer.flows import predictive
 from dialer.flows.dialing import SWITCH_DOWN, AgentAssignment, dial_agent_contact
 from dialer.flows.outbox import add_message
 from dialer.flows.transitions import transition
@@ -50,7 +51,7 @@ def back_to_pending(session, contact_id):
 
 @dataclass(frozen=True)
 class CallbackDecision:
-    status: str  # not_found, conflict, no_agent, reserved
+    status: str  # not_found, conflict, no_agent, reserved, predictive
     contact: Contact | None = None
 
 
@@ -60,6 +61,8 @@ def accept_callback(session, contact_id, agent, queue):
     contact = session.get(Contact, contact_id, with_for_update=True)
     if contact is None:
         return CallbackDecision("not_found")
+    if predictive.is_predictive(contact) and contact.status == states.DIALED:
+        return CallbackDecision("predictive", contact)  # an answered customer waits: dialer.flows.predictive
     if contact.status != states.AGENT_PENDING:
         return CallbackDecision("conflict", contact)
     if not agent:

@@ -71,9 +71,10 @@ _CLAIMABLE = """
 # switch plan[i], so one statement also spreads the load.
 CLAIM_SQL = text(f"""
     WITH allotment AS (
-        SELECT * FROM unnest(:campaigns, :counts, :windowed, :per_number) AS a(campaign_id, n, windowed, per_number)
+        SELECT * FROM unnest(:campaigns, :counts, :windowed, :per_number, :predictive)
+               AS a(campaign_id, n, windowed, per_number, predictive)
     ), plain AS (
-        SELECT p.id FROM allotment a CROSS JOIN LATERAL (
+        SELECT p.id, a.predictive FROM allotment a CROSS JOIN LATERAL (
             SELECT c.id FROM contacts c
             WHERE c.campaign_id = a.campaign_id AND {_CLAIMABLE}
               AND NOT EXISTS (SELECT 1 FROM calling_windows w WHERE w.campaign_id = c.campaign_id
@@ -84,7 +85,7 @@ CLAIM_SQL = text(f"""
         ) p
         WHERE NOT a.windowed
     ), zoned AS (
-        SELECT p.id, a.n, row_number() OVER (
+        SELECT p.id, a.n, a.predictive, row_number() OVER (
             PARTITION BY a.campaign_id ORDER BY p.priority, p.received_time, p.id) AS rank
         FROM allotment a
         JOIN calling_windows w ON w.campaign_id = a.campaign_id AND w.open_until > now()
@@ -97,23 +98,27 @@ CLAIM_SQL = text(f"""
         ) p
         WHERE a.windowed
     ), picked AS (
-        SELECT id, row_number() OVER () AS slot
-        FROM (SELECT id FROM plain UNION ALL SELECT id FROM zoned WHERE rank <= n) chosen
+        SELECT id, predictive, row_number() OVER () AS slot
+        FROM (SELECT id, predictive FROM plain UNION ALL SELECT id, predictive FROM zoned WHERE rank <= n) chosen
         -- never cuts a row (the allotment sums to :total); it tells the planner how few rows
         -- come out, so the UPDATE joins by primary key instead of scanning every contact
         LIMIT :total
     )
     UPDATE contacts c
-    SET status = CASE WHEN c.campaign_type = 'AGENT' THEN 'agent_pending' ELSE 'queued' END,
+    -- an agent contact waits for an agent first, unless its campaign dials predictively right now
+    SET status = CASE WHEN c.campaign_type = 'AGENT'
+                       AND NOT (picked.predictive AND c.dialing_mode = 'PREDICTIVE') THEN 'agent_pending'
+                      ELSE 'queued' END,
         status_changed_at = now(), claimed_at = now(),
         switch_name = (:plan)[picked.slot]
     FROM picked WHERE c.id = picked.id AND c.status = 'pending'
-    RETURNING c.id, c.campaign_id, c.campaign_type, c.switch_name
+    RETURNING c.id, c.campaign_id, c.campaign_type, c.switch_name, c.status
 """).bindparams(
     bindparam("campaigns", type_=ARRAY(String)),
     bindparam("counts", type_=ARRAY(Integer)),
     bindparam("windowed", type_=ARRAY(Boolean)),
     bindparam("per_number", type_=ARRAY(Integer)),
+    bindparam("predictive", type_=ARRAY(Boolean)),
     bindparam("plan", type_=ARRAY(String)),
 )
 
@@ -124,6 +129,7 @@ class Claim:
     campaign_id: str
     campaign_type: str
     switch_name: str
+    status: str  # queued (dial it now) or agent_pending (reserve an agent first)
 
 
 @dataclass
@@ -133,14 +139,16 @@ class TickResult:
     claims: list = field(default_factory=list)
 
     def ivr_by_switch(self):
+        """The contacts to dial now (IVR, and predictive agent contacts), by switch."""
         grouped = {}
         for claim in self.claims:
-            if claim.campaign_type == states.IVR:
+            if claim.status == states.QUEUED:
                 grouped.setdefault(claim.switch_name, []).append(claim.contact_id)
         return grouped
 
     def agent_contacts(self):
-        return [c.contact_id for c in self.claims if c.campaign_type == states.AGENT]
+        """The contacts that wait for an agent before they are dialed."""
+        return [c.contact_id for c in self.claims if c.status == states.AGENT_PENDING]
 
 
 def switch_plan(free):
@@ -182,7 +190,11 @@ def allocate(session, switches, rate_window=1.0, count_dialable=True, house_poli
     if total == 0:
         return result
     dialable = fresh if fresh is not None else dict(session.execute(BACKLOG_SQL).all())
-    result.allotment = fair_share(total, dialable)
+    paced = _predictive_room(session)
+    for campaign_id, room in paced.items():  # a predictive campaign dials no further ahead than its pacing
+        if campaign_id in dialable:
+            dialable[campaign_id] = min(dialable[campaign_id], room)
+    result.allotment = fair_share(total, {c: n for c, n in dialable.items() if n > 0})
     if not result.allotment:
         return result
     campaigns = sorted(result.allotment)
@@ -192,6 +204,7 @@ def allocate(session, switches, rate_window=1.0, count_dialable=True, house_poli
         "counts": [result.allotment[c] for c in campaigns],
         "windowed": [policies[c][1].get("calling_hours") is not None for c in campaigns],
         "per_number": [policies[c][1].get("max_calls_per_number_24h") for c in campaigns],
+        "predictive": [c in paced for c in campaigns],
         "plan": switch_plan(result.free_slots)[: sum(result.allotment.values())],
         "total": sum(result.allotment.values()),
     }).all()
@@ -199,6 +212,28 @@ def allocate(session, switches, rate_window=1.0, count_dialable=True, house_poli
     claimed = Counter(claim.campaign_id for claim in result.claims)
     session.execute(TAKE_FROM_BACKLOG_SQL, {"campaigns": list(claimed), "counts": list(claimed.values())})
     return result
+
+
+# Predictive campaigns whose pacing is fresh: how many more calls each may have in flight now
+# (queued, or dialed and not yet answered or waiting for an agent). A campaign whose pacing is
+# stale or PROGRESSIVE is not here: its contacts wait for an agent first.
+PREDICTIVE_ROOM_SQL = text("""
+    SELECT p.campaign_id, greatest(p.calls_target - coalesce(q.n, 0) - coalesce(l.n, 0), 0)
+    FROM campaign_pacing p
+    LEFT JOIN (SELECT campaign_id, count(*) AS n FROM contacts
+               WHERE status = 'queued' AND dialing_mode = 'PREDICTIVE' GROUP BY campaign_id) q
+           ON q.campaign_id = p.campaign_id
+    LEFT JOIN (SELECT campaign_id, count(*) AS n FROM predictive_calls
+               WHERE state IN ('dialed', 'held') GROUP BY campaign_id) l ON l.campaign_id = p.campaign_id
+    WHERE p.mode = 'PREDICTIVE' AND p.computed_at > now() - make_interval(secs => :fresh)
+""")
+PACING_FRESH_SECONDS = 30
+
+
+def _predictive_room(session):
+    if session.execute(text("SELECT 1 FROM campaign_pacing WHERE mode = 'PREDICTIVE' LIMIT 1")).first() is None:
+        return {}
+    return dict(session.execute(PREDICTIVE_ROOM_SQL, {"fresh": PACING_FRESH_SECONDS}).all())
 
 
 def _save_backlog(session, counts):

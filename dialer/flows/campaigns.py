@@ -1,8 +1,11 @@
 """Campaigns: status for the campaign manager and operators."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select, text
 
 from dialer.adapters.models import Campaign, Contact
+from dialer.flows.pacing import ledger_rates
 from dialer.rules.states import ALL
 
 # Pending contacts that wait for something besides a free slot (a window not worked out yet, for a
@@ -44,7 +47,27 @@ def campaign_status(session, campaign_id):
         dnc=waiting.dnc,
         dispositions=dict(sorted(session.execute(DISPOSITIONS_SQL, {"campaign_id": campaign_id}).all())),
     )
+    status.update(predictive_status(session, campaign_id))
     return status
+
+
+PACING_SQL = text("SELECT mode, dial_ratio, reason, computed_at FROM campaign_pacing WHERE campaign_id = :campaign_id")
+HAS_LEDGER_SQL = text("SELECT 1 FROM predictive_calls WHERE campaign_id = :campaign_id LIMIT 1")
+
+
+def predictive_status(session, campaign_id, now=None):
+    """For a campaign that dials predictively: `{"pacing": {"mode", "dial_ratio", "reason"},
+    "abandonment": {"30d": {"answered", "abandoned", "rate"}, "24h": {...}}}`; {} for the others."""
+    pacing = session.execute(PACING_SQL, {"campaign_id": campaign_id}).first()
+    if pacing is None and session.execute(HAS_LEDGER_SQL, {"campaign_id": campaign_id}).first() is None:
+        return {}
+    rates = ledger_rates(session, campaign_id, now or datetime.now(UTC))
+    found = {"abandonment": {window: {"answered": answered, "abandoned": abandoned, "rate": rate}
+                             for window, (answered, abandoned, rate) in rates.items()}}
+    if pacing is not None:
+        found["pacing"] = {"mode": pacing.mode, "dial_ratio": round(pacing.dial_ratio, 2), "reason": pacing.reason,
+                           "computed_at": pacing.computed_at.isoformat()}
+    return found
 
 
 def list_campaigns(session):

@@ -18,12 +18,13 @@ from sqlalchemy import func, insert, select, text, update
 from dialer.adapters import metrics
 from dialer.adapters.esl import SwitchUnreachable
 from dialer.adapters.models import CallAttempt, Contact
+from dialer.flows import predictive
 from dialer.flows.policy_store import policies_for
 from dialer.flows.retries import count_dispositions, schedule_retries
 from dialer.flows.transitions import transition
 from dialer.flows.windows import closed_now
 from dialer.rules import dispositions, gateway, states
-from dialer.rules.originate import AgentCall, IvrCall, UnsafeValue, originate_parts
+from dialer.rules.originate import AgentCall, IvrCall, PredictiveCall, UnsafeValue, originate_parts
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +68,32 @@ def dial_ivr_contacts(session, client, settings, switch_name, contact_ids, gatew
         if contact.id in outcome.failed or contact.id in outcome.retry:
             continue
         caller_id = policies[contact.campaign_id][1].get("caller_id") or {}
+        if predictive.is_predictive(contact):
+            calls[contact.id] = _predictive_call(settings, switch, contact, caller_id)
+            continue
         calls[contact.id] = IvrCall(
             contact_id=contact.id, campaign_id=contact.campaign_id, number=contact.customer_number,
             gateway_id=contact.gateway_id, ivr=contact.ivr or settings.default_ivr,
             context=settings.dialplan_context, attempt=contact.attempts + 1, call_uuid=_call_uuid(contact),
             originate_timeout=settings.originate_timeout_seconds, instance=settings.instance,
             caller_id_number=caller_id.get("number"), caller_id_name=caller_id.get("name"))
-    _send(session, client, switch, contacts, calls, outcome, kind=states.IVR, policies=policies)
+    _send(session, client, switch, contacts, calls, outcome, kind=None, policies=policies)
     _retry_failures(session, settings, outcome)
     metrics.count_originates(switch_name, outcome.by_outcome())
     return outcome
+
+
+def _predictive_call(settings, switch, contact, caller_id):
+    """A predictive contact (dialed like an IVR one, before any agent): parked on the hold extension."""
+    queue = contact.queue_name if contact.routing_mode == "QUEUE" and contact.queue_name else contact.resource_id
+    return PredictiveCall(
+        contact_id=contact.id, campaign_id=contact.campaign_id, number=contact.customer_number,
+        gateway_id=contact.gateway_id, queue=queue or "", domain=switch.host,
+        voice_service_id=contact.service_identifier or settings.service_identifier,
+        context=settings.dialplan_context, hold_extension=settings.predictive.hold_extension,
+        attempt=contact.attempts + 1, call_uuid=_call_uuid(contact),
+        originate_timeout=settings.originate_timeout_seconds, instance=settings.instance,
+        caller_id_number=caller_id.get("number"), caller_id_name=caller_id.get("name"))
 
 
 def dial_agent_contact(session, client, settings, contact, assignment):
@@ -239,11 +256,14 @@ def _mark_dialed(session, switch, contacts, calls, kind, agent, policies):
         by_id = {c.id: c for c in contacts}
         session.execute(insert(CallAttempt), [
             dict(contact_id=contact_id, attempt=call.attempt, uuid=call.call_uuid, job_uuid=job_uuid,
-                 switch_name=switch.name, kind=kind, agent=agent,
+                 switch_name=switch.name, kind=kind or by_id[contact_id].campaign_type, agent=agent,
                  settings_version=policies.get(by_id[contact_id].campaign_id, (None,))[0],
                  number=by_id[contact_id].e164 or by_id[contact_id].customer_number)
             for contact_id, (job_uuid, call) in jobs.items()
         ])
+        predictive.note_dialed(session, [(call.call_uuid, contact_id, call.campaign_id)
+                                         for contact_id, (_job, call) in jobs.items()
+                                         if isinstance(call, PredictiveCall)])
     return jobs
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from dialer.flows.results import Recorded, record_results
 from dialer.rules.event_messages import from_message
 
-HANGUP, JOB = "hangup", "job"
+HANGUP, JOB, ANSWER = "hangup", "job", "answer"
 EVENT, CDR = "event", "cdr"
 BATCH = 500
 KEEP_PROCESSED_HOURS = 24  # a copy arriving later than this is recorded again: harmless, idempotent
@@ -28,6 +28,8 @@ def key_of(message):
     by its Job-UUID. A CDR of a call is the same hangup as its CHANNEL_HANGUP_COMPLETE."""
     if message["type"] == "JobResult":
         return JOB, message["job_uuid"]
+    if message["type"] == "CallAnswered":
+        return ANSWER, message["uuid"]
     return HANGUP, message["uuid"]
 
 

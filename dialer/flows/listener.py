@@ -8,6 +8,7 @@ fast: it parses only what the filter lets through and publishes a batch per read
 
 import logging
 import threading
+from dataclasses import replace
 
 from dialer.adapters import metrics
 from dialer.adapters.esl import SwitchUnreachable
@@ -16,7 +17,9 @@ from dialer.rules.event_messages import to_message
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBED = ("CHANNEL_HANGUP_COMPLETE", "BACKGROUND_JOB")
+# CHANNEL_PARK: only predictive calls park (on the hold extension, once answered): the answer the
+# dialer must act on within the connect deadline. Other calls' answers are never subscribed to.
+SUBSCRIBED = ("CHANNEL_HANGUP_COMPLETE", "BACKGROUND_JOB", "CHANNEL_PARK")
 BATCH_MAX = 500
 
 
@@ -35,11 +38,12 @@ class Backoff:
 class EventPump:
     """`connect()` returns a fresh EslClient; `publish(messages)` must not lose them (it retries)."""
 
-    def __init__(self, switch_name, connect, instance, publish):
+    def __init__(self, switch_name, connect, instance, publish, machine_variables=()):
         self.switch_name = switch_name
         self.connect = connect
         self.instance = instance
         self.publish = publish
+        self.machine_variables = machine_variables  # (name, value) pairs that say a machine answered
         self.stopping = threading.Event()
         self.connected = threading.Event()
 
@@ -96,6 +100,9 @@ class EventPump:
                 log.error("event=malformed_event switch=%s error=%s", self.switch_name, exc)
                 continue
             if result is not None and self._matters(result):
+                if isinstance(result, events.CallAnswered) and events.answered_by_machine(
+                        headers, self.machine_variables):
+                    result = replace(result, dialer_vars={**result.dialer_vars, "machine": "1"})
                 messages.append(to_message(result))
         return messages
 
@@ -106,4 +113,6 @@ class EventPump:
             return False
         if isinstance(result, events.JobResult):
             return events.outcome_of(result) in (events.FAILED, events.PENDING)
+        if isinstance(result, events.CallAnswered):
+            return result.dialer_vars.get("dialer_mode") == "PREDICTIVE"
         return isinstance(result, events.CallEnded)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select, text, update
 
 from dialer.adapters.models import CallAttempt, Contact
+from dialer.flows import predictive
 from dialer.flows.outbox import add_message, add_messages, message
 from dialer.flows.retries import closed_rows, count_dispositions, schedule_retries
 from dialer.rules import dispositions, events, states, vc_messages
@@ -32,6 +33,8 @@ class Recorded:
     messages: int = 0
     # (switch, gateway) a job result said is down or unknown: a status remembered as UP is stale
     gateways_refused: set = field(default_factory=set)
+    # Predictive calls answered in this batch: what to do once it has committed
+    answered: "predictive.Answered" = field(default_factory=lambda: predictive.Answered())
     # For the metrics, counted once the caller has committed: results by disposition class, and
     # when each ended call hung up (the switch's time)
     dispositions: Counter = field(default_factory=Counter)
@@ -50,6 +53,9 @@ def record_results(session, settings, results):
     go one by one, after the hangups (no hangup can follow a call that never had a channel).
     """
     recorded = Recorded()
+    # Answers first: a predictive call answered and hung up within one batch is held, then over.
+    recorded.answered = predictive.record_answers(
+        session, settings, [r for r in results if isinstance(r, events.CallAnswered)])
     _calls_ended(session, settings, [r for r in results if isinstance(r, events.CallEnded)], recorded)
     for result in results:
         if isinstance(result, events.JobResult):
@@ -107,6 +113,8 @@ def _calls_ended(session, settings, results, recorded):
     if not results:
         return
     latest = {r.uuid: r for r in results}  # a duplicate inside one batch counts once
+    ledger = predictive.record_ended(
+        session, [r.uuid for r in latest.values() if r.dialer_vars.get("dialer_mode") == predictive.PREDICTIVE])
     columns = {
         "contact_ids": [r.contact_id for r in latest.values()],
         "uuids": list(latest),
@@ -115,7 +123,7 @@ def _calls_ended(session, settings, results, recorded):
         "answered_ats": [r.answered_at for r in latest.values()],
         "ended_ats": [r.ended_at for r in latest.values()],
         "sip_term_statuses": [r.sip_term_status for r in latest.values()],
-        "dispositions": [dispositions.classify(r.hangup_cause, r.answered) for r in latest.values()],
+        "dispositions": [_disposition(r, ledger.get(r.uuid)) for r in latest.values()],
         "lost": LOST,
     }
     contacts = session.execute(ENDED_SQL, columns).all()
@@ -128,7 +136,7 @@ def _calls_ended(session, settings, results, recorded):
     messages = []
     for contact in contacts:  # rows with the contact's columns: what vc_messages reads
         messages.extend(_result_messages(settings, contact, answered[contact.id], replaces.get(contact.id),
-                                         retry_at=retried.get(contact.id)))
+                                         retry_at=retried.get(contact.id), ledger=ledger.get(contact.call_uuid)))
     add_messages(session, messages)
     recorded.ended.extend(ended)
     recorded.dispositions.update(contact.disposition for contact in contacts)
@@ -153,16 +161,34 @@ def _replace_lost(session, contact_ids):
     return replaces
 
 
-def _result_messages(settings, contact, answered, replaces=None, retry_at=None):
+def _disposition(result, ledger):
+    """A predictive call's class comes from its ledger (an answered call nobody was connected to is
+    ABANDONED, a machine's MACHINE); every other call's from its hangup."""
+    if ledger is not None and ledger.outcome in (dispositions.ABANDONED, dispositions.MACHINE):
+        return ledger.outcome
+    return dispositions.classify(result.hangup_cause, result.answered)
+
+
+def _result_messages(settings, contact, answered, replaces=None, retry_at=None, ledger=None):
     """The outbox rows for a call that ended: its result (saying which LOST message it replaces,
     if the VC got one, and whether another attempt follows at `retry_at`); for agent calls also the
     recording link (answered) or END_CHAT (declined or never answered) so the CCM closes the
-    conversation of this attempt."""
+    conversation of this attempt. A predictive call (`ledger`) has a recording only if connected,
+    and END_CHAT only if the customer hung up while waiting for an agent (the VC was asked for one;
+    an abandon by the deadline sent its END_CHAT then)."""
     paths = settings.vc_paths
     body = vc_messages.call_result(contact, retry_at=retry_at)
     if replaces:
         body["replaces"] = replaces
     rows = [message(contact.id, "call_result", paths.call_result, body)]
+    if ledger is not None:
+        if ledger.outcome == "PERSON_CONNECTED":
+            body = vc_messages.recording_link(contact, settings.recording_url_template)
+            rows.append(message(contact.id, "recording", paths.recording, body))
+        elif ledger.hung_up_while_held:
+            body = vc_messages.end_chat(contact, "the customer hung up while waiting for an agent")
+            rows.append(message(contact.id, "end_chat", paths.end_chat, body))
+        return rows
     if vc_messages.is_agent(contact):
         if answered:
             body = vc_messages.recording_link(contact, settings.recording_url_template)

@@ -2,7 +2,14 @@
 
 import click
 
-from dialer.ops import contact_commands, dnc_commands, fleet_commands, policy_commands, task_commands
+from dialer.ops import (
+    compliance_commands,
+    contact_commands,
+    dnc_commands,
+    fleet_commands,
+    policy_commands,
+    task_commands,
+)
 
 
 @click.group()
@@ -11,5 +18,5 @@ def main():
 
 
 for command in (*contact_commands.COMMANDS, *fleet_commands.COMMANDS, *policy_commands.COMMANDS,
-                *dnc_commands.COMMANDS, *task_commands.COMMANDS):
+                *dnc_commands.COMMANDS, *task_commands.COMMANDS, *compliance_commands.COMMANDS):
     main.add_command(command)

@@ -28,7 +28,7 @@ NO_CHANNEL_RETRY = frozenset({"GATEWAY_DOWN", "DESTINATION_OUT_OF_ORDER"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The channel variables dialer/rules/originate.py sets; read by name, so a parser never walks the ~200
 # headers of a hangup event.
-OUR_VARIABLES = ("dialer_instance", "dialer_contact_id", "dialer_campaign_id", "dialer_attempt")
+OUR_VARIABLES = ("dialer_instance", "dialer_contact_id", "dialer_campaign_id", "dialer_attempt", "dialer_mode")
 
 
 class MalformedEvent(ValueError):
@@ -81,7 +81,7 @@ def parse_event(headers: dict) -> Result | None:
     name = headers.get("Event-Name")
     if name == "CHANNEL_HANGUP_COMPLETE":
         return _call_ended(headers)
-    if name == "CHANNEL_ANSWER":
+    if name in ("CHANNEL_ANSWER", "CHANNEL_PARK"):  # a predictive call parks on the hold extension once answered
         return _call_answered(headers)
     if name == "BACKGROUND_JOB" and headers.get("Job-Command") == "originate":
         return _job_result(headers)
@@ -186,7 +186,10 @@ def _time(headers: dict, micro_header: str, uepoch_var: str, epoch_var: str) -> 
     for name, microseconds_per_unit in ((micro_header, 1), (uepoch_var, 1), (epoch_var, 1_000_000)):
         value = _number(headers, name)
         if value:  # FreeSWITCH writes 0 for "never happened" (e.g. never answered)
-            return _EPOCH + timedelta(microseconds=value * microseconds_per_unit)
+            try:
+                return _EPOCH + timedelta(microseconds=value * microseconds_per_unit)
+            except OverflowError:  # beyond year 1..9999: no clock of a switch says that
+                raise MalformedEvent(f"{name} is not a time: {headers.get(name)!r}") from None
     return None
 
 
@@ -260,3 +263,9 @@ def _header_lines(text: str, decode: bool) -> dict[str, str]:
         value = value[1:] if value.startswith(" ") else value
         headers[name] = unquote(value) if decode else value
     return headers
+
+
+def answered_by_machine(headers: dict, machine_variables) -> bool:
+    """Does a channel variable say a machine answered? `machine_variables`: (name, value) pairs,
+    e.g. (("amd_result", "MACHINE"), ("avmd_detect", "TRUE")); values compared ignoring case."""
+    return any((headers.get("variable_" + name) or "").upper() == value.upper() for name, value in machine_variables)

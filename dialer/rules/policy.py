@@ -29,7 +29,8 @@ MAX_DELAY_SECONDS = 30 * 24 * 3600  # the longest after_seconds, and the longest
 # gives retry rules gets them without also having to raise a cap.
 DEFAULTS = {"retries": {}, "max_attempts": None, "max_calls_per_number_24h": None, "calling_hours": None,
             "blocked_dates": [], "fallback_timezone": None, "caller_id": None,
-            "predictive": {"abandon_target": 0.03, "max_dial_ratio": 3.0, "connect_seconds": 2}}
+            # connect_seconds None: DIALER_ABANDON_SECONDS (2 s unless the operator says otherwise)
+            "predictive": {"abandon_target": 0.03, "max_dial_ratio": 3.0, "connect_seconds": None}}
 MERGED_PER_KEY = ("retries", "predictive")  # a campaign's rule for BUSY leaves the house's NO_ANSWER rule
 
 _HOUR = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")

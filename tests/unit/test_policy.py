@@ -194,7 +194,7 @@ def test_retries_and_predictive_merge_per_key():
     policy = effective_policy(campaign, house)
     assert policy["retries"] == {"BUSY": {"retries": 3, "after_seconds": 30, "backoff": 1.0},
                                  "NO_ANSWER": {"retries": 1, "after_seconds": 600, "backoff": 1.0}}
-    assert policy["predictive"] == {"abandon_target": 0.01, "max_dial_ratio": 2.0, "connect_seconds": 2}
+    assert policy["predictive"] == {"abandon_target": 0.01, "max_dial_ratio": 2.0, "connect_seconds": None}
 
 
 def test_a_campaign_may_lift_a_house_cap_with_null():

@@ -1,0 +1,128 @@
+"""Pacing of predictive campaigns: every few seconds each campaign with predictive contacts gets its
+measured state (agents from the VC, answers, ring and handle times, calls in flight, abandonment
+so far) and the pure decision of dialer.rules.pacing, stored in `campaign_pacing` for the
+allocator. A campaign whose VC cannot tell its agents runs PROGRESSIVE and says why.
+"""
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from dialer.adapters.vc import VcUnavailable
+from dialer.flows.policy_store import policies_for
+from dialer.rules import abandonment
+from dialer.rules.pacing import PROGRESSIVE, PacingDecision, PacingSettings, PacingState, decide
+
+log = logging.getLogger(__name__)
+
+MEASURED_HOURS = 1  # answer rate, ring and handle times: the last hour of the campaign's calls
+
+PREDICTIVE_CAMPAIGNS_SQL = text("""
+    SELECT k.id, (SELECT coalesce(nullif(c.queue_name, ''), c.resource_id) FROM contacts c
+                  WHERE c.campaign_id = k.id AND c.dialing_mode = 'PREDICTIVE'
+                    AND c.status IN ('pending', 'queued', 'dialed') LIMIT 1) AS queue
+    FROM campaigns k
+    WHERE k.state = 'running' AND EXISTS (
+        SELECT 1 FROM contacts c WHERE c.campaign_id = k.id AND c.status = 'pending'
+          AND c.dialing_mode = 'PREDICTIVE')
+    ORDER BY k.id
+""")
+# What the campaign's calls of the last hour measured: person answers among attempts that ended,
+# dial to answer, and answer to hangup (the agent's handle time; the VC's wrap-up shows in its
+# agent counts).
+MEASURED_SQL = text("""
+    SELECT count(*) FILTER (WHERE a.hangup_time IS NOT NULL) AS ended,
+           count(*) FILTER (WHERE a.answer_time IS NOT NULL
+                            AND coalesce(a.disposition, '') <> 'MACHINE') AS person_answers,
+           avg(extract(epoch FROM a.answer_time - a.created_at)) AS ring,
+           avg(extract(epoch FROM a.hangup_time - a.answer_time))
+               FILTER (WHERE coalesce(a.disposition, '') = 'ANSWERED') AS handle
+    FROM call_attempts a JOIN contacts c ON c.id = a.contact_id
+    WHERE c.campaign_id = :campaign_id AND a.created_at > now() - make_interval(hours => :hours)
+""")
+IN_FLIGHT_SQL = text("""
+    SELECT count(*) FILTER (WHERE state = 'dialed') AS dialing, count(*) FILTER (WHERE state = 'held') AS held
+    FROM predictive_calls WHERE campaign_id = :campaign_id AND state IN ('dialed', 'held')
+""")
+LEDGER_SQL = text("""
+    SELECT outcome, count(*) FILTER (WHERE ended_at > :since_24h), count(*)
+    FROM predictive_calls WHERE campaign_id = :campaign_id AND ended_at > :since_30d AND outcome IS NOT NULL
+    GROUP BY outcome
+""")
+SAVE_SQL = text("""
+    INSERT INTO campaign_pacing (campaign_id, mode, calls_target, dial_ratio, reason, agents_ready, computed_at)
+    VALUES (:campaign_id, :mode, :calls_target, :dial_ratio, :reason, :agents_ready, now())
+    ON CONFLICT (campaign_id) DO UPDATE SET mode = excluded.mode, calls_target = excluded.calls_target,
+        dial_ratio = excluded.dial_ratio, reason = excluded.reason, agents_ready = excluded.agents_ready,
+        computed_at = excluded.computed_at
+""")
+
+
+def pace_campaigns(session, vc, settings, now=None):
+    """Work out and store every predictive campaign's pacing; {campaign id: PacingDecision}. Commits."""
+    now = now or datetime.now(UTC)
+    campaigns = session.execute(PREDICTIVE_CAMPAIGNS_SQL).all()
+    policies = policies_for(session, [c.id for c in campaigns], settings.default_policy)
+    decisions = {}
+    for campaign_id, queue in campaigns:
+        agents = _agents(vc, settings, queue or "")
+        if agents is None:
+            decision = PacingDecision(PROGRESSIVE, 0, 1.0, "the VC does not tell its agents (GET "
+                                      f"{settings.vc_paths.agents}): one call per reserved agent")
+            ready = None
+        else:
+            state = measured_state(session, campaign_id, agents, now)
+            decision = decide(state, _settings(policies[campaign_id][1], settings))
+            ready = state.agents_ready
+        session.execute(SAVE_SQL, {"campaign_id": campaign_id, "mode": decision.mode,
+                                   "calls_target": decision.calls_in_flight_target,
+                                   "dial_ratio": decision.dial_ratio, "reason": decision.reason[:200],
+                                   "agents_ready": ready})
+        decisions[campaign_id] = decision
+        log.info("event=paced campaign=%s mode=%s target=%d ratio=%.2f reason=%s", campaign_id, decision.mode,
+                 decision.calls_in_flight_target, decision.dial_ratio, decision.reason)
+    session.commit()
+    return decisions
+
+
+def measured_state(session, campaign_id, agents, now):
+    measured = session.execute(MEASURED_SQL, {"campaign_id": campaign_id, "hours": MEASURED_HOURS}).one()
+    flight = session.execute(IN_FLIGHT_SQL, {"campaign_id": campaign_id}).one()
+    rates = ledger_rates(session, campaign_id, now)
+    return PacingState(
+        agents_ready=agents["ready"], agents_wrapping_up=agents["wrapUp"],
+        agents_logged_in=agents["ready"] + agents["busy"] + agents["wrapUp"],  # paused agents take no calls
+        calls_in_flight=flight.dialing, calls_waiting_for_agent=flight.held,
+        answer_rate=measured.person_answers / measured.ended if measured.ended else None,
+        mean_ring_seconds=float(measured.ring) if measured.ring is not None else None,
+        mean_handle_seconds=float(measured.handle) if measured.handle is not None else None,
+        abandon_rate_30d=rates["30d"][2], abandon_rate_24h=rates["24h"][2], samples=measured.ended,
+    )
+
+
+def ledger_rates(session, campaign_id, now):
+    """{"30d": (answered, abandoned, rate), "24h": (...)} from the ledger (person-answered calls as
+    the denominator)."""
+    since = abandonment.windows(now)
+    counts = {"30d": {}, "24h": {}}
+    for outcome, last_24h, last_30d in session.execute(LEDGER_SQL, {
+            "campaign_id": campaign_id, "since_24h": since["24h"], "since_30d": since["30d"]}):
+        counts["24h"][outcome], counts["30d"][outcome] = last_24h, last_30d
+    return {window: abandonment.rate(found) for window, found in counts.items()}
+
+
+def _agents(vc, settings, queue):
+    try:
+        body = vc.get_json(settings.vc_paths.agents, {"queue": queue})
+        return {key: int(body[key]) for key in ("loggedIn", "ready", "busy", "wrapUp")}
+    except (VcUnavailable, KeyError, TypeError, ValueError) as exc:
+        log.warning("event=vc_agents_unknown queue=%s error=%s", queue, exc)
+        return None
+
+
+def _settings(policy, settings):
+    predictive = policy.get("predictive") or {}
+    return PacingSettings(abandon_target=predictive.get("abandon_target", 0.03),
+                          max_dial_ratio=predictive.get("max_dial_ratio", 3.0),
+                          interval_seconds=settings.predictive.pacing_seconds)
