@@ -109,3 +109,14 @@ def test_a_cdr_variable_with_a_nul_character_is_a_400(database_url, redis_url, s
     assert response.status_code == 400
     assert response.get_json() == {
         "error": f"not a mod_json_cdr record: CDR variables.{variable} holds a NUL character (%00)"}
+
+
+@pytest.mark.parametrize("variable, value", [("answer_epoch", "99999999999999999999"), ("end_epoch", "-99999999999")])
+def test_a_cdr_time_beyond_the_calendar_is_a_400(database_url, redis_url, session_factory, variable, value):
+    """A time past year 9999 (or before year 1) overflowed the date: a 500."""
+    variables = {"uuid": "u1", "hangup_cause": "NORMAL_CLEARING", "dialer_instance": "dialer", variable: value}
+    response = cdr_client(database_url, redis_url).post(
+        "/cdr", data=json.dumps({"variables": variables}), headers={"Authorization": "Basic c3dpdGNoOnB3"})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": f"not a mod_json_cdr record: CDR of call u1: variables.{variable} "
+                                            f"is not a time: {value!r}"}
