@@ -5,7 +5,8 @@ A PaaS restarts a process of the Procfile that exits (a crash, an OOM kill, a lo
 `Supervisor` does the same for `make run`: honcho's Manager, except that a process that exits is
 started again after a backoff (1 s, doubling to 30 s, back to 1 s once it stayed up 30 s) instead of
 stopping the whole fleet. One-shot processes (the demo) are left stopped. Ctrl-C or SIGTERM still
-stops everything.
+stops everything, and then the embedded servers this run started (unless another run still uses them;
+see dialer/adapters/embedded_runs.py); it says what it stopped and what it kept.
 """
 
 import json
@@ -21,7 +22,8 @@ from pathlib import Path
 from honcho.manager import KILL_WAIT, SIGNALS, Manager
 
 from dialer.adapters.db import migrate
-from dialer.adapters.embedded import apply_embedded_defaults, state_dir
+from dialer.adapters.embedded import apply_embedded_defaults, embedded_servers, state_dir
+from dialer.adapters.embedded_runs import EmbeddedRun
 from dialer.adapters.metrics import MULTIPROC_ENV, fresh_folder
 from dialer.config import ConfigError, load_settings
 
@@ -36,9 +38,11 @@ SIMULATORS = {
 }
 
 
-def prepare_environment(environ):
-    """Fill in what a fresh machine lacks; returns the names of the simulators to start."""
-    embedded = apply_embedded_defaults(environ)
+def prepare_environment(environ, for_run=False):
+    """Fill in what a fresh machine lacks; returns the names of the simulators to start.
+
+    for_run: `dialer run` holds a lease on the embedded servers (the servers it starts stop with it)."""
+    embedded = apply_embedded_defaults(environ, for_run=for_run)
     if embedded:
         _dev_tokens(environ, state_dir(environ))
     simulators = []
@@ -82,7 +86,19 @@ def procfile_processes(path="Procfile"):
 
 def run(environ=None):
     env = dict(os.environ if environ is None else environ)
-    simulators = prepare_environment(env)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # until the supervisor's own handler: still ends the lease
+    lease = EmbeddedRun(state_dir(env), "dialer run", embedded_servers(env)).begin()
+    try:
+        returncode = _run_fleet(env)
+    except KeyboardInterrupt:  # Ctrl-C before the supervisor took over (while migrating)
+        returncode = 130
+    finally:
+        _end_lease(lease)
+    sys.exit(returncode)
+
+
+def _run_fleet(env):
+    simulators = prepare_environment(env, for_run=True)
     try:
         settings = load_settings(env)
     except ConfigError as exc:
@@ -100,7 +116,21 @@ def run(environ=None):
     for name, command in processes.items():
         supervisor.add_process(name, command, env=env, one_shot=name in ONE_SHOT)
     supervisor.loop()
-    sys.exit(supervisor.returncode)
+    return supervisor.returncode
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _end_lease(lease):
+    """Stop the embedded servers that are this run's to stop, and say what was stopped and kept; a second
+    Ctrl-C or SIGTERM meanwhile does not cut this short (it takes a few seconds at most)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    for line in lease.end().lines():
+        print("dialer:", line)
+    sys.stdout.flush()
 
 
 def _announce(env, simulators):
