@@ -149,7 +149,7 @@ CallerId = _strict("CallerId", {
 Predictive = _strict("Predictive", {
     "abandon_target": Number(0, 0.2),
     "max_dial_ratio": Number(1, 5),
-    "connect_seconds": Number(1, 10),
+    "connect_seconds": Number(1, 10, allow_none=True),  # None: DIALER_ABANDON_SECONDS, as in DEFAULTS
 })
 PolicySchema = _strict("PolicySchema", {
     "retries": _nested(Retries),

@@ -120,3 +120,14 @@ def test_a_cdr_time_beyond_the_calendar_is_a_400(database_url, redis_url, sessio
     assert response.status_code == 400
     assert response.get_json() == {"error": f"not a mod_json_cdr record: CDR of call u1: variables.{variable} "
                                             f"is not a time: {value!r}"}
+
+
+def test_the_settings_a_get_answers_can_be_put_back(client, auth):
+    """DEFAULTS' predictive.connect_seconds is null (DIALER_ABANDON_SECONDS) but the schema refused null:
+    the answer broke its own document and a GET sent back edited was a 400."""
+    client.put("/campaigns/c1/settings", json={"max_attempts": 3}, headers=auth)
+    shown = client.get("/campaigns/c1/settings", headers=auth).get_json()
+    assert shown["predictive"]["connect_seconds"] is None
+    response = client.put("/campaigns/c1/settings", json=shown, headers=auth)
+    assert response.status_code == 200
+    assert response.get_json() == {**shown, "version": 2}
