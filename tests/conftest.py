@@ -3,6 +3,7 @@ environment names servers), a migrated test database, settings, the Flask app an
 
 import json
 import os
+import signal
 
 import pytest
 from sqlalchemy import text
@@ -35,6 +36,13 @@ def pytest_configure(config):
     stops those no other run (a `make run`, another test session) still uses."""
     if not hasattr(config, "workerinput"):
         config.stash[EMBEDDED_RUN] = EmbeddedRun(state_dir(), "pytest", embedded_servers(os.environ)).begin()
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # `make test` stopped, a CI job cancelled
+            signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    """SIGTERM ends the session as Ctrl-C does: fixtures torn down, the lease given back."""
+    raise KeyboardInterrupt
 
 
 @pytest.hookimpl(trylast=True)

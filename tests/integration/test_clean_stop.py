@@ -34,9 +34,11 @@ PROCFILE = 'sleeper: python -c "import time; time.sleep(120)"\n'
 FLEET_ENV = {"DIALER_SWITCHES": '[{"name": "sw", "host": "127.0.0.1", "port": 1, "password": "x", "capacity": 1,'
                                 ' "cps": 1}]',
              "DIALER_VC_URL": "http://127.0.0.1:9"}
-# A test session of its own (tests/conftest.py as a plugin): each test notes the servers' pids it used.
+# A test session of its own (tests/conftest.py as a plugin): each test notes the servers' pids it used; with
+# PROBE_BLOCK, test_one then waits (60 s at most) for the session to be stopped.
 PROBE = """
 import os
+import threading
 from dialer.adapters.embedded import server_pid, state_dir
 
 def note_servers():
@@ -45,6 +47,8 @@ def note_servers():
 
 def test_one(service_urls):
     note_servers()
+    if os.environ.get("PROBE_BLOCK"):
+        threading.Event().wait(60)
 
 def test_two(service_urls):
     note_servers()
@@ -213,37 +217,71 @@ def test_dialer_run_stopped_stops_the_embedded_servers_it_started(folder, dialer
     assert f"dialer: stopped the embedded Redis (pid {pids['redis']})" in run.output()
 
 
+class ProbeSession:
+    """pytest over PROBE with tests/conftest.py, in a subprocess, in the state folder."""
+
+    def __init__(self, folder, tmp_path, *args, **env):
+        probe = tmp_path / "probe" / "test_probe.py"
+        probe.parent.mkdir()
+        probe.write_text(PROBE)
+        self.pids_file = tmp_path / "probe" / "pids"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+             "--rootdir", str(probe.parent), *args, str(probe)],
+            cwd=ROOT, env=subprocess_env(folder, PROBE_PIDS=str(self.pids_file), **env), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+
+    def finish(self):
+        """(return code, output) once it ended (90 s at most)."""
+        try:
+            output, _ = self.process.communicate(timeout=90)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        return self.process.returncode, output
+
+    def seen(self):
+        """The (postgres, redis) pids its tests saw."""
+        lines = self.pids_file.read_text().splitlines() if self.pids_file.exists() else []
+        return {tuple(int(pid) for pid in line.split()) for line in lines}
+
+
 def run_probe_session(folder, tmp_path, *args):
-    """pytest over PROBE with tests/conftest.py, in the state folder; returns (process, pids the tests saw)."""
-    probe = tmp_path / "probe" / "test_probe.py"
-    probe.parent.mkdir()
-    probe.write_text(PROBE)
-    pids_file = tmp_path / "probe" / "pids"
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
-         "--rootdir", str(probe.parent), *args, str(probe)],
-        cwd=ROOT, env=subprocess_env(folder, PROBE_PIDS=str(pids_file)), capture_output=True, text=True, timeout=90)
-    assert process.returncode == 0, process.stdout + process.stderr
-    seen = {tuple(int(pid) for pid in line.split()) for line in pids_file.read_text().splitlines()}
-    return process, seen
+    """Run PROBE to its end; returns (output, the pids the tests saw)."""
+    session = ProbeSession(folder, tmp_path, *args)
+    returncode, output = session.finish()
+    assert returncode == 0, output
+    return output, session.seen()
 
 
 def test_a_test_session_stops_the_servers_its_xdist_workers_started_once_they_are_done(folder, tmp_path):
-    process, seen = run_probe_session(folder, tmp_path, "-n", "2")
-    assert "2 passed" in process.stdout
+    output, seen = run_probe_session(folder, tmp_path, "-n", "2")
+    assert "2 passed" in output
     [(postgres, redis)] = seen  # both workers used the same servers
     assert not alive(postgres) and not alive(redis)
-    assert f"dialer: stopped the embedded PostgreSQL (pid {postgres})" in process.stdout
+    assert f"dialer: stopped the embedded PostgreSQL (pid {postgres})" in output
     assert running(folder) == {}
+
+
+def test_a_test_session_stopped_with_sigterm_stops_the_servers_it_started(folder, tmp_path):
+    session = ProbeSession(folder, tmp_path, PROBE_BLOCK="1")
+    wait_for(session.seen, timeout=60, message="the probe's first test to use the servers")
+    session.process.send_signal(signal.SIGTERM)
+    returncode, output = session.finish()
+    [(postgres, redis)] = session.seen()
+    assert returncode != 0 and "KeyboardInterrupt" in output
+    assert not alive(postgres) and not alive(redis)
+    assert f"dialer: stopped the embedded Redis (pid {redis})" in output
 
 
 def test_a_test_session_leaves_the_servers_of_a_dialer_run_still_running_and_that_run_stops_them(
         folder, tmp_path, dialer_run):
     run = dialer_run()
     pids = running(folder)
-    process, seen = run_probe_session(folder, tmp_path)
+    output, seen = run_probe_session(folder, tmp_path)
     assert seen == {(pids["postgres"], pids["redis"])}
     assert running(folder) == pids
-    assert f"left the embedded Redis running for pid {run.process.pid} (dialer run)" in process.stdout
+    assert f"left the embedded Redis running for pid {run.process.pid} (dialer run)" in output
     assert run.stop(signal.SIGTERM) == 128 + signal.SIGTERM
     assert running(folder) == {}
