@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench soak chaos lint clean
+.PHONY: run test test-fast fuzz bench soak chaos lint clean
 
 $(STAMP): requirements.txt setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+# The API fuzzed long (schemathesis, random seeds): FUZZ_EXAMPLES per operation; `make test` runs 50, repeatable.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	DIALER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest --timeout=0 tests/integration/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.intake
