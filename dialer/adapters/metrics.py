@@ -152,7 +152,8 @@ class StoreCollector:
                                 value=sum(s.capacity for s in self.switches))
         yield _by_label("dialer_outbox_messages", "VC messages waiting for delivery (pending) or that exhausted "
                         "their retries (dead).", "status", gauges.outbox)
-        yield GaugeMetricFamily("dialer_failed_tasks", "Tasks that failed for good, waiting for an operator to requeue or discard them.",
+        yield GaugeMetricFamily("dialer_failed_tasks",
+                                "Tasks that failed for good, waiting for an operator to requeue or discard them.",
                                 value=gauges.failed_tasks)
 
 

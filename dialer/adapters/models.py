@@ -291,6 +291,9 @@ class PredictiveCall(Base):
     dialed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     answered_at: Mapped[datetime | None] = mapped_column(Timestamp)
     answered_by: Mapped[str | None] = mapped_column(String(10))  # person, machine
+    # When the dialer recorded the answer (its own clock, like dialed_at, connected_at and ended_at,
+    # which pacing measures with; answered_at is the switch's, which the deadline counts from)
+    held_at: Mapped[datetime | None] = mapped_column(Timestamp)
     deadline_at: Mapped[datetime | None] = mapped_column(Timestamp)
     connected_at: Mapped[datetime | None] = mapped_column(Timestamp)
     abandoned_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -224,7 +224,8 @@ PREDICTIVE_ROOM_SQL = text("""
                WHERE status = 'queued' AND dialing_mode = 'PREDICTIVE' GROUP BY campaign_id) q
            ON q.campaign_id = p.campaign_id
     LEFT JOIN (SELECT campaign_id, count(*) AS n FROM predictive_calls
-               WHERE state IN ('dialed', 'held') GROUP BY campaign_id) l ON l.campaign_id = p.campaign_id
+               WHERE state IN ('dialed', 'held') AND ended_at IS NULL GROUP BY campaign_id) l
+           ON l.campaign_id = p.campaign_id
     WHERE p.mode = 'PREDICTIVE' AND p.computed_at > now() - make_interval(secs => :fresh)
 """)
 PACING_FRESH_SECONDS = 30

@@ -28,22 +28,33 @@ PREDICTIVE_CAMPAIGNS_SQL = text("""
           AND c.dialing_mode = 'PREDICTIVE')
     ORDER BY k.id
 """)
-# What the campaign's calls of the last hour measured: person answers among attempts that ended,
-# dial to answer, and answer to hangup (the agent's handle time; the VC's wrap-up shows in its
-# agent counts).
+# What the campaign's calls of the last hour measured: person answers among attempts that ended
+# (any mode), and from the ledger, on the dialer's own clock, dial to answer and connect to hangup
+# (the agent's handle time; the VC's wrap-up shows in its agent counts). Before the campaign has
+# dialed predictively, the times come from its attempts (the switch's answer and hangup times).
 MEASURED_SQL = text("""
-    SELECT count(*) FILTER (WHERE a.hangup_time IS NOT NULL) AS ended,
-           count(*) FILTER (WHERE a.answer_time IS NOT NULL
-                            AND coalesce(a.disposition, '') <> 'MACHINE') AS person_answers,
-           avg(extract(epoch FROM a.answer_time - a.created_at)) AS ring,
-           avg(extract(epoch FROM a.hangup_time - a.answer_time))
-               FILTER (WHERE coalesce(a.disposition, '') = 'ANSWERED') AS handle
-    FROM call_attempts a JOIN contacts c ON c.id = a.contact_id
-    WHERE c.campaign_id = :campaign_id AND a.created_at > now() - make_interval(hours => :hours)
+    WITH attempts AS (
+        SELECT count(*) FILTER (WHERE a.hangup_time IS NOT NULL) AS ended,
+               count(*) FILTER (WHERE a.answer_time IS NOT NULL
+                                AND coalesce(a.disposition, '') NOT IN ('MACHINE')) AS person_answers,
+               avg(extract(epoch FROM a.answer_time - a.created_at)) AS ring,
+               avg(extract(epoch FROM a.hangup_time - a.answer_time))
+                   FILTER (WHERE coalesce(a.disposition, '') = 'ANSWERED') AS handle
+        FROM call_attempts a JOIN contacts c ON c.id = a.contact_id
+        WHERE c.campaign_id = :campaign_id AND a.created_at > now() - make_interval(hours => :hours)
+    ), ledger AS (
+        SELECT avg(extract(epoch FROM held_at - dialed_at)) AS ring,
+               avg(extract(epoch FROM ended_at - connected_at)) AS handle
+        FROM predictive_calls
+        WHERE campaign_id = :campaign_id AND dialed_at > now() - make_interval(hours => :hours)
+    )
+    SELECT attempts.ended, attempts.person_answers, coalesce(ledger.ring, attempts.ring) AS ring,
+           coalesce(ledger.handle, attempts.handle) AS handle
+    FROM attempts, ledger
 """)
 IN_FLIGHT_SQL = text("""
     SELECT count(*) FILTER (WHERE state = 'dialed') AS dialing, count(*) FILTER (WHERE state = 'held') AS held
-    FROM predictive_calls WHERE campaign_id = :campaign_id AND state IN ('dialed', 'held')
+    FROM predictive_calls WHERE campaign_id = :campaign_id AND state IN ('dialed', 'held') AND ended_at IS NULL
 """)
 LEDGER_SQL = text("""
     SELECT outcome, count(*) FILTER (WHERE ended_at > :since_24h), count(*)

@@ -43,7 +43,7 @@ def note_dialed(session, calls):
 # A call answered: a person waits for an agent until the deadline; a machine is never connected.
 ANSWERED_SQL = text("""
     UPDATE predictive_calls p
-    SET answered_at = coalesce(a.answered_at, now()),
+    SET answered_at = coalesce(a.answered_at, now()), held_at = clock_timestamp(),
         answered_by = CASE WHEN a.machine THEN 'machine' ELSE 'person' END,
         state = CASE WHEN a.machine THEN 'machine' ELSE 'held' END,
         deadline_at = CASE WHEN a.machine THEN NULL
@@ -195,7 +195,7 @@ def abandon_overdue(session, switches, settings):
 # The call is over: its outcome for the ledger (and the contact's disposition).
 ENDED_SQL = text("""
     UPDATE predictive_calls p SET ended_at = clock_timestamp(),
-        state = CASE WHEN p.state IN ('held', 'dialed') AND p.answered_at IS NOT NULL THEN 'abandoned'
+        state = CASE WHEN p.state = 'held' THEN 'abandoned' WHEN p.state = 'dialed' THEN 'ended'
                      ELSE p.state END,
         abandoned_at = CASE WHEN p.state = 'held' THEN clock_timestamp() ELSE p.abandoned_at END,
         outcome = CASE WHEN p.answered_by = 'machine' THEN 'MACHINE'

@@ -21,6 +21,7 @@ def upgrade():
             dialed_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
             answered_at TIMESTAMP WITH TIME ZONE,
             answered_by VARCHAR(10),
+            held_at TIMESTAMP WITH TIME ZONE,
             deadline_at TIMESTAMP WITH TIME ZONE,
             connected_at TIMESTAMP WITH TIME ZONE,
             abandoned_at TIMESTAMP WITH TIME ZONE,

@@ -62,6 +62,7 @@ class Fleet:
             "DIALER_ORIGINATE_TIMEOUT_SECONDS": "30",
             "DIALER_RECONCILE_SECONDS": "1",
             "DIALER_RECONCILE_GRACE_SECONDS": "3",
+            "DIALER_PACING_SECONDS": "1",
             "DIALER_CDR_USER": CDR_USER,
             "DIALER_CDR_PASSWORD": CDR_PASSWORD,
             "PYTHONPATH": str(ROOT),
