@@ -234,9 +234,9 @@ def _predictive(env):
     return PredictiveConfig(
         hold_extension=_extension(env, "DIALER_PREDICTIVE_HOLD_EXTENSION", PredictiveConfig.hold_extension),
         abandon_extension=_extension(env, "DIALER_ABANDON_EXTENSION", PredictiveConfig.abandon_extension),
-        abandon_seconds=_number(env, "DIALER_ABANDON_SECONDS", PredictiveConfig.abandon_seconds, minimum=0.5),
+        abandon_seconds=_number(env, "DIALER_ABANDON_SECONDS", PredictiveConfig.abandon_seconds, minimum=0.1),
         machine_variables=_machine_variables(env),
-        pacing_seconds=_number(env, "DIALER_PACING_SECONDS", PredictiveConfig.pacing_seconds, minimum=1),
+        pacing_seconds=_number(env, "DIALER_PACING_SECONDS", PredictiveConfig.pacing_seconds, minimum=0.2),
     )
 
 
