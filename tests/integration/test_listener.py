@@ -76,3 +76,32 @@ def test_the_pump_waits_out_a_switch_that_refuses_connections(switch, pump):
     switch.drop_clients()
     wait_for(lambda: switch.stats()["subscribers"] == 0, message="the subscriber to be gone")
     wait_for(lambda: switch.stats()["subscribers"] == 1, timeout=10, message="the pump back once the switch is")
+
+
+def test_the_pump_publishes_the_answer_of_predictive_calls_only_with_the_machine_flag(switch):
+    from dialer.rules.events import CallAnswered
+
+    switch.set_outcome("2001", "person", ring_seconds=1, talk_seconds=60_000, patience_seconds=60_000)
+    switch.set_outcome("2002", "machine", ring_seconds=1, talk_seconds=60_000)
+    pump = Pump(switch)
+    pump.pump.machine_variables = (("amd_result", "MACHINE"),)
+    pump.thread.start()
+    wait_for(pump.pump.connected.is_set, message="the pump to subscribe")
+    try:
+        client = EslClient("127.0.0.1", switch.port, "ClueCon")
+        for uuid, number, extra in (("pred-person", "2001", ",dialer_mode=PREDICTIVE"),
+                                    ("pred-machine", "2002", ",dialer_mode=PREDICTIVE"), ("ivr-park", "2001", "")):
+            variables = f"origination_uuid={uuid},dialer_contact_id={uuid},dialer_instance=dialer{extra}"
+            client.bgapi(f"originate {{{variables}}}sofia/gateway/gw1/{number} dialer-hold XML default", f"j-{uuid}")
+        client.close()
+        wait_for(lambda: len(pump.results(CallAnswered)) == 2, message="the two predictive answers")
+        wait_for(lambda: all(switch.call_record(u).parked_at is not None for u in ("pred-person", "ivr-park")),
+                 message="the calls parked")
+        client = EslClient("127.0.0.1", switch.port, "ClueCon")
+        client.api("status")  # a round trip after the last park: its event was sent before this reply
+        client.close()
+        answers = {a.uuid: a.dialer_vars.get("machine") for a in pump.results(CallAnswered)}
+        assert answers == {"pred-person": None, "pred-machine": "1"}
+    finally:
+        pump.pump.stop()
+        pump.thread.join(timeout=5)

@@ -302,3 +302,26 @@ def test_only_job_results_of_originates_without_a_channel_can_change_a_contact(b
     from dialer.rules.events import job_may_change_contact
 
     assert job_may_change_contact(body) is changes
+
+
+def test_a_parked_predictive_call_is_its_answer_with_our_mode_and_the_switch_answer_time():
+    park = {"Event-Name": "CHANNEL_PARK", "Unique-ID": "u-1", "variable_dialer_contact_id": "c-1",
+            "variable_dialer_mode": "PREDICTIVE", "Caller-Channel-Answered-Time": "1700000000000000"}
+    answered = parse_event(park)
+    assert isinstance(answered, CallAnswered)
+    assert (answered.contact_id, answered.dialer_vars["dialer_mode"]) == ("c-1", "PREDICTIVE")
+    assert answered.answered_at == datetime.fromtimestamp(1_700_000_000, UTC)
+
+
+@pytest.mark.parametrize("variables, machine", [
+    ({"variable_amd_result": "MACHINE"}, True),
+    ({"variable_amd_result": "machine"}, True),
+    ({"variable_avmd_detect": "TRUE"}, True),
+    ({"variable_amd_result": "PERSON"}, False),
+    ({}, False),
+])
+def test_a_machine_answer_is_told_by_the_configured_variables(variables, machine):
+    from dialer.rules.events import answered_by_machine
+
+    configured = (("amd_result", "MACHINE"), ("avmd_detect", "TRUE"))
+    assert answered_by_machine({"Event-Name": "CHANNEL_PARK", **variables}, configured) is machine
