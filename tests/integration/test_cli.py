@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -163,3 +164,23 @@ def test_without_database_url_the_embedded_database_is_used_and_migrated(service
         assert {"contacts", "campaigns"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_abandonment_prints_each_predictive_campaign_over_30_days_and_24_hours(run, session):
+    from sqlalchemy import insert
+
+    from dialer.adapters.models import PredictiveCall
+
+    now = datetime.now(UTC)
+    rows = [("PERSON_CONNECTED", 1), ("PERSON_CONNECTED", 1), ("PERSON_CONNECTED", 1), ("ABANDONED", 1),
+            ("ABANDONED", 24 * 5), ("MACHINE", 1), ("NOT_ANSWERED", 1)]  # one abandon 5 days ago
+    session.execute(insert(PredictiveCall), [
+        {"uuid": f"u-{i}", "contact_id": f"c-{i}", "campaign_id": "pred", "outcome": outcome, "state": "ended",
+         "ended_at": now - timedelta(hours=hours)} for i, (outcome, hours) in enumerate(rows)])
+    session.commit()
+
+    lines = run("abandonment").stdout.splitlines()
+
+    assert lines[0].startswith("as of ") and "answered by a person" in lines[0]
+    assert lines[2].split() == ["pred", "5", "2", "40.00%", "4", "1", "25.00%"]
+    assert run("abandonment", "other").stdout.splitlines()[2].split() == ["other", "0", "0", "-", "0", "0", "-"]
