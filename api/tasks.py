@@ -34,7 +34,9 @@ class FailedTaskQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = fields.String(validate=validate.Length(min=1, max=NAME_CHARS),
+    # No NUL: PostgreSQL refuses one in a query (task names are stored without, see failure_record).
+    name = fields.String(validate=[validate.Length(min=1, max=NAME_CHARS),
+                                   validate.Regexp(r"^[^\x00]*$", error="may not hold a NUL character")],
                          metadata={"description": "only this task, e.g. dialer.originate"})
     since = fields.String(metadata={"description": "failed since: a duration back from now (30m, 1h, 2d) "
                                                    "or an ISO-8601 time (UTC unless it says otherwise)"})

@@ -131,3 +131,10 @@ def test_the_settings_a_get_answers_can_be_put_back(client, auth):
     response = client.put("/campaigns/c1/settings", json=shown, headers=auth)
     assert response.status_code == 200
     assert response.get_json() == {**shown, "version": 2}
+
+
+def test_failed_tasks_of_a_name_with_a_nul_character_is_a_400(client, auth):
+    """The name reached the query, which PostgreSQL refuses: a 500."""
+    response = client.get("/tasks/failed", query_string={"name": "dialer.a\u0000b"}, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"name": ["may not hold a NUL character"]}
