@@ -21,6 +21,8 @@ def parse_cdr(body: bytes | str, query_uuid: str | None = None) -> CallEnded:
     if not isinstance(variables, dict) or not variables:
         raise MalformedEvent("CDR without variables")
     headers = {"variable_" + name: _decoded(name, value) for name, value in variables.items()}
+    if query_uuid and "\x00" in query_uuid:  # the inbox's jsonb takes no NUL character
+        raise MalformedEvent("CDR posted with a NUL character (%00) in ?uuid=")
     uuid = headers.get("variable_uuid") or headers.get("variable_call_uuid") or query_uuid
     if not uuid:
         raise MalformedEvent("CDR without a uuid (no variables.uuid, variables.call_uuid or ?uuid=)")

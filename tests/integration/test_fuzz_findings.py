@@ -138,3 +138,13 @@ def test_failed_tasks_of_a_name_with_a_nul_character_is_a_400(client, auth):
     response = client.get("/tasks/failed", query_string={"name": "dialer.a\u0000b"}, headers=auth)
     assert response.status_code == 400
     assert response.get_json()["fields"] == {"name": ["may not hold a NUL character"]}
+
+
+def test_a_cdr_posted_with_a_nul_character_in_its_uuid_query_is_a_400(database_url, redis_url, session_factory):
+    """A record without its own uuid took the ?uuid= one, NUL and all, to the inbox's jsonb: a 500."""
+    variables = {"hangup_cause": "NORMAL_CLEARING", "dialer_instance": "dialer"}
+    response = cdr_client(database_url, redis_url).post(
+        "/cdr?uuid=a%00b", data=json.dumps({"variables": variables}), headers={"Authorization": "Basic c3dpdGNoOnB3"})
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "not a mod_json_cdr record: CDR posted with a NUL character (%00) in ?uuid="}
