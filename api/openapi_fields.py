@@ -38,6 +38,13 @@ def describe_dialer_fields(converter):
 
 
 def _dialer_field(self, field, ret=None, **kwargs):
+    described = _described(field)
+    if described and not field.required and isinstance(getattr(field, "parent", None), contact.ContactSchema):
+        return _or_absent(described, ret)
+    return described
+
+
+def _described(field):
     if isinstance(field, contact.Time):
         return {**TIME, "description": contact.TIME_RULE}
     if isinstance(field, contact.Priority):
@@ -53,9 +60,18 @@ def _dialer_field(self, field, ret=None, **kwargs):
     return described
 
 
+def _or_absent(described, ret):
+    """An optional contact field may also be "" or null: the contact has no such value
+    (ContactSchema.drop_empty_values). The rule's own keywords go into one branch of an anyOf."""
+    ret.pop("type", None)
+    rule = {key: value for key, value in described.items() if key not in ("type", "description")}
+    return {"type": "string", "nullable": True, "anyOf": [rule, {"maxLength": 0}],
+            "description": described["description"] + "; empty or null: none"}
+
+
 def contact_body(converter):
     """One contact: the flat form (the contact table's columns) or the spec's nested form."""
-    return {"oneOf": [contact.ContactSchema, nested_contact(converter)]}
+    return {"oneOf": [contact.ContactSchema(), nested_contact(converter)]}  # an instance: fields know their schema
 
 
 def contact_list_body(converter):
@@ -64,7 +80,7 @@ def contact_list_body(converter):
 
 def nested_contact(converter):
     """The spec's "Campaign contact": ContactSchema's properties at their NESTED_PATHS; other keys are kept."""
-    flat = converter.schema2jsonschema(contact.ContactSchema)
+    flat = converter.schema2jsonschema(contact.ContactSchema())
     required = set(flat.get("required", ()))
     root = _object()
     for column, path in contact.NESTED_PATHS.items():

@@ -89,6 +89,8 @@ def test_request_bodies_are_the_schemas_the_routes_validate_with(document):
     assert "customer_number" in schemas["Contact"]["required"]
     nested = contact[1]["properties"]["header"]["properties"]
     assert nested["shedulingMetaData"]["properties"]["priority"] == schemas["Contact"]["properties"]["priority"]
+    ivr = schemas["Contact"]["properties"]["ivr"]  # optional: "" or null is no value
+    assert ivr["nullable"] is True and {"maxLength": 0} in ivr["anyOf"]
     assert body("POST", "/contacts/bulk") == {"type": "array", "items": body("POST", "/contacts")}
     assert body("PUT", "/campaigns/{campaign_id}/settings") == {"$ref": "#/components/schemas/SettingsDocument"}
     assert set(schemas["SettingsDocument"]["properties"]) >= {"retries", "calling_hours", "caller_id", "version"}
