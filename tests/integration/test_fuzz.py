@@ -85,3 +85,52 @@ def test_no_input_gives_a_server_error_or_an_answer_the_document_does_not_descri
     excluded = NOT_CHECKED + ([not_a_server_error] if case.path in ANSWERS_5XX_BY_DESIGN else []) + (
         [allow_header_conformance] if case.path in SHARED_PATHS else [])
     case.call_and_validate(excluded_checks=excluded, additional_checks=[errors_have_the_error_shape])
+
+
+def test_answers_about_stored_rows_match_the_document(client, auth, session):
+    """What random inputs rarely reach: contacts with attempts, settings, DNC entries, a failed task."""
+    from datetime import UTC, datetime
+
+    from dialer.adapters.models import CallAttempt, FailedTask
+    from tests.contact_payloads import FLAT_EXAMPLE, spec_example
+
+    def answer(method, path, status, operation=None, **kwargs):
+        response = client.open(path, method=method, headers=auth, **kwargs)
+        assert response.status_code == status, response.get_data(as_text=True)
+        schema[operation or path][method].validate_response(response)
+        return response.get_json()
+
+    contact_id, campaign = FLAT_EXAMPLE["id"], FLAT_EXAMPLE["campaign_id"]
+    answer("POST", "/contacts", 201, json=FLAT_EXAMPLE)
+    answer("POST", "/contacts", 200, json=FLAT_EXAMPLE)
+    answer("POST", "/contacts", 201, json=spec_example())
+    answer("POST", "/contacts/bulk", 201, json=[FLAT_EXAMPLE, {**FLAT_EXAMPLE, "id": "c-2", "ivr": ""}])
+    now = datetime.now(UTC)
+    session.add(CallAttempt(contact_id=contact_id, attempt=1, uuid="u-1", job_uuid="j-1", switch_name="sw1", kind="IVR",
+                            dial_time=now, answer_time=now, hangup_time=now, hangup_cause="NORMAL_CLEARING", billsec=7,
+                            sip_term_status="200", result_source="hangup", disposition="ANSWERED", settings_version=1))
+    session.add(FailedTask(task_id="t-1", name="dialer.originate", args=["c-2"], kwargs={"attempt": 1},
+                           exception="TypeError: boom", traceback="Traceback ..."))
+    session.commit()
+    assert answer("GET", f"/contacts/{contact_id}", 200, "/contacts/{contact_id}")["attempts"][0]["billsec"] == 7
+    settings = {"retries": {"BUSY": {"retries": 2, "after_seconds": 60, "backoff": 2}}, "max_attempts": 3,
+                "calling_hours": {"mon": ["09:00", "17:00"]}, "blocked_dates": ["2030-12-25"],
+                "fallback_timezone": "Europe/Paris", "caller_id": {"number": "+15550100", "name": "Acme Sales"}}
+    answer("PUT", f"/campaigns/{campaign}/settings", 200, "/campaigns/{campaign_id}/settings", json=settings)
+    answer("GET", f"/campaigns/{campaign}/settings", 200, "/campaigns/{campaign_id}/settings")
+    listed = {"numbers": ["+15550001", "+15550002"], "campaign_id": campaign, "reason": "asked"}
+    answer("POST", "/dnc", 200, json=listed)
+    answer("POST", "/dnc", 200, json={"numbers": ["+15550001"]})
+    assert len(answer("GET", "/dnc/+15550001", 200, "/dnc/{number}")["lists"]) == 2
+    answer("GET", "/campaigns", 200)
+    answer("GET", f"/campaigns/{campaign}", 200, "/campaigns/{campaign_id}")
+    answer("GET", "/calls/ongoing", 200)
+    for action in ("stop", "start", "purge"):
+        answer("POST", f"/campaigns/{campaign}/{action}", 200, "/campaigns/{campaign_id}/{action}")
+    answer("POST", f"/campaigns/{campaign}/requeue", 200, "/campaigns/{campaign_id}/requeue",
+           json={"results": ["LOST"]})
+    answer("DELETE", f"/dnc/+15550002?campaign_id={campaign}", 200, "/dnc/{number}")
+    failed = answer("GET", "/tasks/failed?status=all", 200, "/tasks/failed")["failed_tasks"]
+    answer("POST", f"/tasks/failed/{failed[0]['id']}/discard", 200, "/tasks/failed/{failed_id}/discard")
+    answer("GET", "/metrics", 200)
+    answer("GET", "/healthz", 200)
