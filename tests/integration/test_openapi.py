@@ -120,3 +120,4 @@ def test_the_docs_page_loads_only_files_the_dialer_serves_itself(client):
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
     assert '"url": "/openapi.json"' in page
+    assert '"validatorUrl": null' in page  # no call to validator.swagger.io for a badge
