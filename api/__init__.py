@@ -10,6 +10,7 @@ from api.errors import register_error_handlers
 from api.extensions import db
 from api.json_provider import DialerJSONProvider
 from api.openapi import register_openapi
+from api.sessions import configure_sessions
 from dialer.adapters.db import sqlalchemy_url
 from dialer.adapters.switches import SwitchConnections
 from dialer.config import load_settings
@@ -17,7 +18,7 @@ from dialer.config import load_settings
 
 def create_app(settings=None, celery=None):
     settings = settings or load_settings()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the dashboard serves its files itself, public (api/dashboard.py)
     app.json = DialerJSONProvider(app)
     app.config.update(
         DIALER_SETTINGS=settings,
@@ -27,6 +28,7 @@ def create_app(settings=None, celery=None):
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
     )
     app.json.sort_keys = False
+    configure_sessions(app, settings)
     db.init_app(app)
     app.extensions["dialer_celery"] = celery or _celery_app(settings)
     app.extensions["dialer_switches"] = SwitchConnections(settings.switches)
@@ -41,9 +43,9 @@ def create_app(settings=None, celery=None):
 
 
 def register_blueprints(app):
-    from api import calls, campaigns, cdr, connector, contacts, controls, dnc, health, settings, tasks
+    from api import calls, campaigns, cdr, connector, contacts, controls, dashboard, dnc, health, settings, tasks
 
-    for module in (health, contacts, campaigns, controls, calls, connector, cdr, dnc, settings, tasks):
+    for module in (health, contacts, campaigns, controls, calls, connector, cdr, dnc, settings, tasks, dashboard):
         app.register_blueprint(module.blueprint)
 
 

@@ -27,12 +27,13 @@ def healthz():
 def readyz():
     """Database (a failure is a 503 through the error handler), broker and switches."""
     db.session.execute(text("SELECT 1"))
-    checks = {"database": "ok", "broker": _broker(), "switches": _switches()}
+    checks = {"database": "ok", "broker": broker_state(), "switches": switch_states()}
     ready = checks["broker"] == "ok" and all(v == "ok" for v in checks["switches"].values())
     return jsonify({"status": "ready" if ready else "degraded", **checks}), 200 if ready else 503
 
 
-def _broker():
+def broker_state():
+    """"ok" or "unreachable: <error class>" (also on the dashboard)."""
     try:
         with current_app.extensions["dialer_celery"].connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
@@ -41,7 +42,8 @@ def _broker():
         return f"unreachable: {type(exc).__name__}"
 
 
-def _switches():
+def switch_states():
+    """{switch: "ok" or "unreachable: ..."} (also on the dashboard)."""
     settings = current_app.config["DIALER_SETTINGS"]
     states = {}
     for switch in settings.switches:

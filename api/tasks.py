@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from api import schemas
+from api.auth import session_allowed
 from api.errors import ApiError
 from api.extensions import db
 from api.openapi import doc
@@ -66,6 +67,7 @@ def failed():
 
 
 @blueprint.post("/tasks/failed/<int:failed_id>/requeue")
+@session_allowed  # the dashboard's requeue button (with its CSRF token)
 @doc({200: schemas.FailedTask}, errors=(404, 409, 503))
 def requeue_one(failed_id):
     """Send the same task with the same arguments again (a new task id); the row says which."""

@@ -71,6 +71,7 @@ class Settings:
     cdr_user: str = ""  # HTTP basic credentials of the switches' mod_json_cdr; empty = CDR intake off
     cdr_password: str = ""
     read_token: str = ""  # optional: may read every route and change nothing
+    secret_key: str = ""  # signs the dashboard's session cookies; empty: derived from the API token
     default_region: str = "US"  # of numbers without a country code (ISO 3166)
     default_policy: dict = field(default_factory=dict)  # campaign policy of campaigns without settings
     predictive: "PredictiveConfig" = field(default_factory=lambda: PredictiveConfig())
@@ -121,6 +122,7 @@ def load_settings(environ=None):
         instance=_safe(env, "DIALER_INSTANCE", "dialer"),
         reconcile_grace_seconds=_number(env, "DIALER_RECONCILE_GRACE_SECONDS", 15.0, minimum=0.5),
         read_token=env.get("DIALER_READ_TOKEN", "").strip(),
+        secret_key=env.get("DIALER_SECRET_KEY", "").strip(),
         default_region=_region(env),
         default_policy=_default_policy(env),
         predictive=_predictive(env),

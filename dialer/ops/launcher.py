@@ -63,10 +63,11 @@ def prepare_environment(environ, for_run=False):
 
 
 def _dev_tokens(environ, folder):
-    """Embedded (development) mode only: tokens kept in the state folder across runs."""
+    """Embedded (development) mode only: tokens (and the dashboard's session secret) kept in the state
+    folder across runs."""
     token_file = folder / "tokens.env"
     saved = dict(line.split("=", 1) for line in token_file.read_text().split()) if token_file.exists() else {}
-    for name in ("DIALER_API_TOKEN", "DIALER_CONNECTOR_TOKEN"):
+    for name in ("DIALER_API_TOKEN", "DIALER_CONNECTOR_TOKEN", "DIALER_SECRET_KEY"):
         if not environ.get(name):
             environ[name] = saved.get(name) or secrets.token_urlsafe(24)
             saved[name] = environ[name]
@@ -138,6 +139,7 @@ def _announce(env, simulators):
     print("dialer: broker    ", env["REDIS_URL"])
     print("dialer: API        http://127.0.0.1:8000  (Flower http://127.0.0.1:5555)")
     print("dialer: API token  ", env["DIALER_API_TOKEN"])
+    print("dialer: dashboard   http://127.0.0.1:8000/dashboard  (sign in with the API token)")
     if simulators:
         print("dialer: no switch configured: starting", ", ".join(simulators))
     sys.stdout.flush()

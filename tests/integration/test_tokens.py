@@ -1,6 +1,6 @@
-"""Every route is behind a token but health, readiness, metrics and the API's document; the read token reads only,
-the connector token opens only the VC's callback. Routes come from the app's own URL map, so a
-route added later is covered without touching this file."""
+"""Every route is behind a token but health, readiness, metrics, the API's document and the dashboard's
+sign-in and files; the read token reads only, the connector token opens only the VC's callback. Routes come
+from the app's own URL map, so a route added later is covered without touching this file."""
 
 import re
 
@@ -9,7 +9,8 @@ import pytest
 from api.auth import CONNECTOR, PUBLIC, READ, WRITE
 
 PUBLIC_ROUTES = {"/healthz", "/readyz", "/metrics", "/cdr",  # /cdr: the switch's HTTP basic credentials
-                 "/openapi.json", "/docs/", "/docs/<path:path>"}  # the OpenAPI document and Swagger UI: no data
+                 "/openapi.json", "/docs/", "/docs/<path:path>",  # the OpenAPI document and Swagger UI: no data
+                 "/dashboard/sign-in", "/dashboard/sign-out", "/dashboard/static/<path:filename>"}  # no data either
 SAMPLES = {"campaign_id": "c1", "contact_id": "x1", "action": "stop"}
 
 
