@@ -81,7 +81,7 @@ class Fleet:
         for name in names or PROCESSES:
             self._spawn(name)
         if "web" in (names or ("web",)):
-            wait_for(self._web_answers, timeout=30, message="the web process to answer")
+            wait_for(self._web_answers, timeout=90, message="the web process to answer")  # slow on a loaded machine
         return self
 
     def _spawn(self, name):
