@@ -16,6 +16,7 @@
     ABANDONED: "#ad1457",
   };
   let timer = null;
+  let shown = null;  // the last data drawn, drawn again when the window is resized
 
   function $(id) { return document.getElementById(id); }
 
@@ -44,6 +45,9 @@
     return span;
   }
 
+  // Charts are drawn at their container's width in pixels, so their text keeps its size on any screen.
+  function widthOf(id) { return Math.max(200, Math.floor($(id).clientWidth)); }
+
   function stateClass(state) { return state === "ok" ? "state ok" : "state bad"; }
 
   function drawHealth(data) {
@@ -68,7 +72,7 @@
     const total = minutes.reduce((sum, m) => sum + m.calls, 0);
     $("calls-total").textContent = total;
     $("calls-window").textContent = `in the last ${data.window_minutes} min`;
-    const width = 600, height = 150, top = 14, bottom = 20;
+    const width = widthOf("calls-chart"), height = 150, top = 14, bottom = 20;
     const peak = Math.max(1, ...minutes.map((m) => m.calls));
     const step = width / minutes.length;
     const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img",
@@ -90,13 +94,14 @@
   }
 
   function drawResults(data) {
+    $("results-window").textContent = `last ${data.window_minutes} min`;
     $("answer-rate").textContent = data.answer_rate === null ? "–" : `${(100 * data.answer_rate).toFixed(1)} %`;
     const entries = Object.entries(data.dispositions);
     if (!entries.length) {
       $("dispositions-chart").replaceChildren(el("p", { class: "muted", text: "No results in this window yet." }));
       return;
     }
-    const width = 600, row = 24, labelWidth = 120, countWidth = 50;
+    const width = widthOf("dispositions-chart"), row = 24, labelWidth = 100, countWidth = 40;
     const peak = Math.max(...entries.map(([, n]) => n));
     const chart = svg("svg", { viewBox: `0 0 ${width} ${entries.length * row}`, role: "img",
       "aria-label": "results by disposition" });
@@ -117,8 +122,8 @@
       $("campaign-list").replaceChildren(el("p", { class: "muted", text: "No campaigns yet." }));
     } else {
       $("campaign-list").replaceChildren(...data.campaigns.map((c) => {
-        const track = el("div", { class: "track", role: "img", "aria-label": STATUSES
-          .filter((s) => c.counts[s]).map((s) => `${c.counts[s]} ${s}`).join(", ") || "no contacts" });
+        const breakdown = STATUSES.filter((s) => c.counts[s]).map((s) => `${c.counts[s]} ${s}`).join(" · ");
+        const track = el("div", { class: "track", role: "img", "aria-label": breakdown || "no contacts" });
         for (const status of STATUSES) {
           if (c.counts[status]) {
             const part = bar("s-" + status, percent(c.counts[status], c.total));
@@ -129,10 +134,10 @@
           }
         }
         return el("div", { class: "campaign", "data-campaign": c.campaign_id },
-          el("div", { class: "label" }, el("strong", { text: c.campaign_id }),
-            el("span", { class: "muted", text: c.state }),
+          el("div", { class: "label" },
+            el("span", {}, el("strong", { text: c.campaign_id }), " ", el("span", { class: "muted", text: c.state })),
             el("span", { class: "progress", text: `${c.done} / ${c.total} done` })),
-          track);
+          track, el("div", { class: "breakdown muted small", text: breakdown || "no contacts" }));
       }));
     }
     $("status-legend").replaceChildren(...STATUSES.map((s) => el("li", {}, el("i", { class: "s-" + s }), s)));
@@ -191,6 +196,7 @@
   }
 
   function draw(data) {
+    shown = data;
     drawHealth(data);
     drawSwitches(data);
     drawCalls(data);
@@ -223,6 +229,11 @@
     timer = setTimeout(refresh, REFRESH_MS);
   }
 
+  let resizing = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => { if (shown) { drawCalls(shown); drawResults(shown); } }, 150);
+  });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
   refresh();
 })();
