@@ -35,6 +35,9 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
 
+bench-predictive: $(STAMP)
+	$(BIN)/python -m bench.predictive
+
 lint: $(STAMP)
 	$(BIN)/ruff check dialer api workers sim tests bench
 
