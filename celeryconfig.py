@@ -36,6 +36,7 @@ task_routes = {
     "dialer.record_events": {"queue": "results"},
     "dialer.record_inbox": {"queue": "results"},
     "dialer.connect_deadline": {"queue": "results"},
+    "dialer.ask_agent_again": {"queue": "results"},
     "dialer.deliver_outbox": {"queue": "notify"},
 }
 

@@ -61,11 +61,17 @@ def agent_details():
 
 
 def _connect(contact, agent, queue):
-    """A predictive customer waiting on hold: connected to the agent within the deadline, else
-    abandoned (no agent named: at once). A callback too late dials and transfers nobody: 409."""
+    """A predictive customer waiting on hold: connected to the agent within the deadline. No agent
+    named: the VC is asked again if the deadline leaves time, else the customer is abandoned now.
+    A callback too late dials and transfers nobody: 409."""
     settings = current_app.config["DIALER_SETTINGS"]
     switches = current_app.extensions["dialer_switches"]
     if not agent:
+        wait = predictive.no_agent_yet(db.session, contact)
+        if wait is not None:  # time left: the VC is asked again shortly, the deadline still stands
+            current_app.extensions["dialer_celery"].send_task("dialer.ask_agent_again", args=[contact.id],
+                                                              countdown=wait, queue="results")
+            return jsonify({"uuid": contact.id, "status": "waiting"})
         predictive.abandon(db.session, switches, settings, [contact.call_uuid], force=True)
         _deliver_soon()
         return jsonify({"uuid": contact.id, "status": "abandoned"})

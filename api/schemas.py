@@ -148,7 +148,7 @@ class AgentCallback(Schema):
     uuid = fields.String(required=True)
     # predictive calls: connected to the agent, or abandoned (no agent named)
     status = fields.String(required=True, validate=validate.OneOf(("pending", "dialed", "failed", "connected",
-                                                                  "abandoned")))
+                                                                  "waiting", "abandoned")))
     callResult = _text()
 
 

@@ -122,6 +122,14 @@ def pace():
         return {c: d.mode for c, d in pacing.pace_campaigns(session, rt.vc, rt.settings).items()}
 
 
+@shared_task(name="dialer.ask_agent_again")
+def ask_agent_again(contact_id):
+    """A held predictive customer the VC had no agent for a moment ago: ask it again."""
+    rt = runtime()
+    with rt.sessions() as session:
+        return predictive.ask_again(session, rt.vc, rt.settings, contact_id)
+
+
 @shared_task(name="dialer.connect_deadline")
 def connect_deadline():
     """Held predictive customers past the connect deadline: abandoned (the safe-harbour message)."""

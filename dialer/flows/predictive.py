@@ -47,8 +47,9 @@ ANSWERED_SQL = text("""
         answered_by = CASE WHEN a.machine THEN 'machine' ELSE 'person' END,
         state = CASE WHEN a.machine THEN 'machine' ELSE 'held' END,
         deadline_at = CASE WHEN a.machine THEN NULL
-                           -- from the answer (the greeting), as the regulators count, not from when we heard
-                           ELSE coalesce(a.answered_at, now()) + make_interval(secs => a.deadline) END
+                           -- from the answer (the greeting), as the regulators count, not from when we heard;
+                           -- never later than from now, whatever the switch's clock says
+                           ELSE least(coalesce(a.answered_at, now()), now()) + make_interval(secs => a.deadline) END
     FROM unnest(CAST(:uuids AS text[]), CAST(:answered_ats AS timestamptz[]), CAST(:machines AS bool[]),
                 CAST(:deadlines AS float8[])) AS a(uuid, answered_at, machine, deadline)
     WHERE p.uuid = a.uuid AND p.state = 'dialed'
@@ -166,6 +167,39 @@ def connect(session, client, settings, contact, agent, queue):
         return "late"
     log.info("event=predictive_connected contact=%s agent=%s", contact.id, agent)
     return "connected"
+
+
+ASK_AGAIN_AFTER = 0.2  # seconds: a held customer the VC had no agent for is asked for again this soon
+# Worth asking again only with this much of the deadline left (the VC's answer and the transfer take time)
+ASK_AGAIN_MARGIN = 0.3
+TIME_LEFT_SQL = text("""
+    SELECT extract(epoch FROM deadline_at - clock_timestamp()) FROM predictive_calls
+    WHERE uuid = :uuid AND state = 'held'
+""")
+
+
+def no_agent_yet(session, contact):
+    """The VC had no agent for a held customer. Returns seconds to wait before asking it again, or
+    None when there is no time for that: then the customer is abandoned now. (Agents free up all
+    the time; a "none" a second before the deadline need not be the last word.)"""
+    left = session.execute(TIME_LEFT_SQL, {"uuid": contact.call_uuid}).scalar()
+    if left is None or left < ASK_AGAIN_AFTER + ASK_AGAIN_MARGIN:
+        return None
+    return ASK_AGAIN_AFTER
+
+
+def ask_again(session, vc, settings, contact_id):
+    """Ask the VC again for an agent for a customer still held (nothing if no longer)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or session.execute(TIME_LEFT_SQL, {"uuid": contact.call_uuid}).scalar() is None:
+        return False
+    host = settings.switch(contact.switch_name).host if contact.switch_name else ""
+    try:
+        vc.post(settings.vc_paths.startprocess, vc_messages.call_details(contact, host, settings.service_identifier))
+    except VcUnavailable as exc:
+        log.warning("event=predictive_vc_unavailable contact=%s error=%s", contact.id, exc)
+        return False
+    return True
 
 
 def abandon(session, switches, settings, call_uuids, force=False):

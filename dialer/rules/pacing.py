@@ -54,8 +54,8 @@ class PacingState:
 @dataclass(frozen=True, kw_only=True)
 class PacingSettings:
     abandon_target: float = 0.03  # the regulator's cap on abandoned / person-answered calls
-    max_dial_ratio: float = 3.0  # calls in flight per ready agent, at most
-    min_ready_agents: int = 2  # fewer ready: PROGRESSIVE
+    max_dial_ratio: float = 3.0  # calls in flight per agent taking calls (ready, busy, wrapping up), at most
+    min_ready_agents: int = 2  # fewer agents taking calls: PROGRESSIVE
     interval_seconds: float = 5.0  # how often the pacing is recomputed
     min_samples: int = 30  # fewer attempts measured: PROGRESSIVE
     aim: float = 0.5  # share of the target aimed at while no abandonment is measured
@@ -89,7 +89,11 @@ def decide(state: PacingState, settings: PacingSettings) -> PacingDecision:
     if fallbacks:
         return PacingDecision(PROGRESSIVE, ready, 1.0, "; ".join(fallbacks))
     share = allowed_overflow_share(state, settings)
-    cap = int(settings.max_dial_ratio * ready + 1e-9)
+    # The cap counts the agents taking calls (ready, busy, wrapping up), as VICIdial's dial level
+    # does: at the occupancy predictive dialing is for, hardly anyone is ready at any instant, and
+    # a cap of ratio x ready would forbid dialing ahead exactly then. The overflow bound limits.
+    team = max(state.agents_logged_in, ready)
+    cap = int(settings.max_dial_ratio * team + 1e-9)
     free_now = ready + state.agents_wrapping_up - state.calls_waiting_for_agent
     busy = max(0, state.agents_logged_in - ready - state.agents_wrapping_up)
     horizon = max(settings.interval_seconds, state.mean_ring_seconds)
@@ -111,7 +115,7 @@ def decide(state: PacingState, settings: PacingSettings) -> PacingDecision:
     limit = "capped at max_dial_ratio" if target == cap and cap > ready else "expected overflow"
     reason = (f"{limit}: answer rate {p:.0%}, {free_now} free now + {busy} busy x {freeing:.2f} free "
               f"within {horizon:.0f}s, overflow allowed {share:.2%} of answers")
-    return PacingDecision(PREDICTIVE, target, target / ready, reason)
+    return PacingDecision(PREDICTIVE, target, target / team, reason)
 
 
 def calls_to_place(decision: PacingDecision, state: PacingState) -> int:
@@ -127,8 +131,11 @@ def progressive_reasons(state: PacingState, settings: PacingSettings) -> list[st
         reasons.append(f"30-day abandonment {state.abandon_rate_30d:.2%} at or over the target {target:.2%}")
     if state.abandon_rate_24h is not None and state.abandon_rate_24h > target:
         reasons.append(f"24-hour abandonment {state.abandon_rate_24h:.2%} over the target {target:.2%}")
-    if state.agents_ready < settings.min_ready_agents:
-        reasons.append(f"{state.agents_ready} agents ready, fewer than {settings.min_ready_agents}")
+    # A small team is where pacing is hardest: it needs a few agents taking calls. Not "ready now":
+    # while a campaign runs PROGRESSIVE its own reservations take every agent that frees up, so the
+    # ready count stays near zero and would hold it PROGRESSIVE for good.
+    if state.agents_logged_in < settings.min_ready_agents:
+        reasons.append(f"{state.agents_logged_in} agents taking calls, fewer than {settings.min_ready_agents}")
     measured = None not in (state.answer_rate, state.mean_ring_seconds, state.mean_handle_seconds)
     if state.samples < settings.min_samples or not measured:
         reasons.append(f"too few samples to estimate: {state.samples} attempts measured, "

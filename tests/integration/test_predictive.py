@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select, text, update
 
 from dialer.adapters.models import OutboxMessage, PredictiveCall
+from dialer.adapters.vc import VcClient
 from dialer.flows import dialing, predictive
 from dialer.flows.results import record_results
 from dialer.rules import states
 from dialer.rules.events import CallAnswered
+from sim.connector import ConnectorSimulator
 from sim.testing import wait_for
 from tests.calls import contact, hangup
 from tests.factories import add_contacts
@@ -170,8 +172,28 @@ def test_the_vc_callback_connects_a_held_customer_and_a_second_one_is_409(sessio
     assert [t.destination for t in switch.transfers if t.uuid == dialed.call_uuid] == ["2001"]
 
 
-def test_a_callback_without_an_agent_abandons_the_held_customer_at_once(session, switch, held, vc_callback):
+def test_a_callback_without_an_agent_with_time_left_waits_and_the_vc_is_asked_again(
+        session, rt, switch, held, vc_callback):
     dialed, _ = held
+
+    response = vc_callback(dialed.id, "")
+
+    assert (response.status_code, response.get_json()["status"]) == (200, "waiting")
+    assert ledger(session, dialed.call_uuid).state == "held"
+    assert switch.transfers == []
+    with ConnectorSimulator(port=0, agents=1) as vc, rt.sessions() as asking:
+        client = VcClient(vc.url)
+        assert predictive.ask_again(asking, client, rt.settings, dialed.id)
+        client.close()
+        assert [m["body"]["callUid"] for m in vc.messages(path="/fs-message/startprocess")] == [dialed.id]
+
+
+def test_a_callback_without_an_agent_near_the_deadline_abandons_the_held_customer_at_once(
+        session, switch, held, vc_callback):
+    dialed, _ = held
+    session.execute(update(PredictiveCall).where(PredictiveCall.uuid == dialed.call_uuid)
+                    .values(deadline_at=text("clock_timestamp() + interval '0.2 second'")))
+    session.commit()
 
     response = vc_callback(dialed.id, "")
 

@@ -53,11 +53,20 @@ def is_safe(n, pacing_state, settings=SETTINGS):
 # The model
 
 
-def test_a_typical_fifty_agent_state_at_35_percent_answers_dials_two_to_three_calls_per_ready_agent():
+def test_a_typical_fifty_agent_state_at_35_percent_answers_dials_well_ahead_of_its_ready_agents():
     decision = decide(TYPICAL_50, SETTINGS)
     assert decision.mode == PREDICTIVE
-    assert 2.0 <= decision.dial_ratio <= 3.0
-    assert decision.calls_in_flight_target == round(decision.dial_ratio * TYPICAL_50.agents_ready)
+    assert decision.calls_in_flight_target >= 3 * TYPICAL_50.agents_ready  # busy agents free up too
+    assert is_safe(decision.calls_in_flight_target, TYPICAL_50)
+    assert not is_safe(decision.calls_in_flight_target + 1, TYPICAL_50)
+    assert decision.dial_ratio == pytest.approx(decision.calls_in_flight_target / TYPICAL_50.agents_logged_in)
+
+
+def test_with_every_agent_busy_it_still_dials_for_those_about_to_be_free():
+    everyone_busy = state(agents_ready=0, agents_wrapping_up=0, calls_in_flight=0)
+    decision = decide(everyone_busy, SETTINGS)
+    assert decision.mode == PREDICTIVE and decision.calls_in_flight_target > 0
+    assert is_safe(decision.calls_in_flight_target, everyone_busy)
 
 
 def test_a_fresh_shift_of_fifty_ready_agents_dials_about_one_over_the_answer_rate_less_the_margin():
@@ -94,7 +103,7 @@ def test_the_search_finds_what_counting_up_one_call_at_a_time_finds(ready, wrapp
                          calls_waiting_for_agent=held, answer_rate=p, mean_ring_seconds=ring,
                          mean_handle_seconds=handle, abandon_rate_30d=measured)
     counted = ready
-    while counted < 3 * ready and is_safe(counted + 1, pacing_state):
+    while counted < 3 * (ready + wrapping + busy) and is_safe(counted + 1, pacing_state):
         counted += 1
     assert decide(pacing_state, SETTINGS).calls_in_flight_target == counted
 
@@ -145,15 +154,15 @@ def test_no_abandonment_measured_yet_counts_as_none_spent():
 # Limits
 
 
-def test_a_campaign_nobody_answers_is_capped_at_max_dial_ratio_per_ready_agent():
+def test_a_campaign_nobody_answers_is_capped_at_max_dial_ratio_per_agent_taking_calls():
     decision = decide(state(answer_rate=0.0), SETTINGS)
-    assert (decision.calls_in_flight_target, decision.dial_ratio) == (24, 3.0)
+    assert (decision.calls_in_flight_target, decision.dial_ratio) == (150, 3.0)
     assert "capped at max_dial_ratio" in decision.reason
 
 
 def test_a_lower_max_dial_ratio_caps_lower():
-    decision = decide(state(answer_rate=0.05), PacingSettings(max_dial_ratio=1.5))
-    assert decision.calls_in_flight_target == 12
+    decision = decide(state(answer_rate=0.0), PacingSettings(max_dial_ratio=1.5))
+    assert decision.calls_in_flight_target == 75
 
 
 def test_when_every_call_is_answered_no_more_calls_than_agents_about_to_be_free():
@@ -173,9 +182,9 @@ pacing_states = st.builds(
 
 
 @given(pacing_states, st.floats(1.0, 5.0))
-def test_never_fewer_than_one_call_per_ready_agent_nor_more_than_max_dial_ratio_per_ready_agent(s, ratio):
+def test_never_fewer_than_one_call_per_ready_agent_nor_more_than_max_dial_ratio_per_agent(s, ratio):
     decision = decide(s, PacingSettings(max_dial_ratio=ratio))
-    assert s.agents_ready <= decision.calls_in_flight_target <= ratio * s.agents_ready + 1e-9
+    assert s.agents_ready <= decision.calls_in_flight_target <= max(ratio * s.agents_logged_in, s.agents_ready) + 1e-9
     assert decision.reason
     if decision.mode == PROGRESSIVE:
         assert (decision.calls_in_flight_target, decision.dial_ratio) == (s.agents_ready, 1.0)
@@ -194,7 +203,7 @@ def test_the_target_never_grows_as_measured_abandonment_grows(s):
     ({"abandon_rate_30d": 0.03}, "30-day abandonment 3.00% at or over the target 3.00%"),
     ({"abandon_rate_30d": 0.05}, "30-day abandonment 5.00% at or over"),
     ({"abandon_rate_24h": 0.031}, "24-hour abandonment 3.10% over the target 3.00%"),
-    ({"agents_ready": 1}, "1 agents ready, fewer than 2"),
+    ({"agents_ready": 1, "agents_wrapping_up": 0, "agents_logged_in": 1}, "1 agents taking calls, fewer than 2"),
     ({"samples": 29}, "too few samples to estimate: 29 attempts measured, 30 needed"),
     ({"answer_rate": None}, "too few samples"),
     ({"mean_ring_seconds": None}, "too few samples"),
@@ -214,9 +223,10 @@ def test_a_24_hour_abandonment_exactly_at_the_target_still_dials_ahead():
 
 
 def test_every_reason_to_fall_back_is_named():
-    decision = decide(state(abandon_rate_30d=0.04, agents_ready=0, samples=0), SETTINGS)
+    decision = decide(state(abandon_rate_30d=0.04, agents_ready=0, agents_wrapping_up=0, agents_logged_in=0,
+                            samples=0), SETTINGS)
     assert decision.calls_in_flight_target == 0
-    assert all(part in decision.reason for part in ("30-day", "0 agents ready", "too few samples"))
+    assert all(part in decision.reason for part in ("30-day", "0 agents taking calls", "too few samples"))
 
 
 # Calls to place
