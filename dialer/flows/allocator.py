@@ -215,13 +215,15 @@ def allocate(session, switches, rate_window=1.0, count_dialable=True, house_poli
 
 
 # Predictive campaigns whose pacing is fresh: how many more calls each may have in flight now
-# (queued, or dialed and not yet answered or waiting for an agent). A campaign whose pacing is
-# stale or PROGRESSIVE is not here: its contacts wait for an agent first.
+# (queued, or dialed and not yet answered or waiting for an agent, or still reserving one from when
+# the campaign ran PROGRESSIVE). A campaign whose pacing is stale or PROGRESSIVE is not here: its
+# contacts wait for an agent first.
 PREDICTIVE_ROOM_SQL = text("""
     SELECT p.campaign_id, greatest(p.calls_target - coalesce(q.n, 0) - coalesce(l.n, 0), 0)
     FROM campaign_pacing p
     LEFT JOIN (SELECT campaign_id, count(*) AS n FROM contacts
-               WHERE status = 'queued' AND dialing_mode = 'PREDICTIVE' GROUP BY campaign_id) q
+               WHERE status IN ('queued', 'agent_pending') AND dialing_mode = 'PREDICTIVE'
+               GROUP BY campaign_id) q
            ON q.campaign_id = p.campaign_id
     LEFT JOIN (SELECT campaign_id, count(*) AS n FROM predictive_calls
                WHERE state IN ('dialed', 'held') AND ended_at IS NULL GROUP BY campaign_id) l

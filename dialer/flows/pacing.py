@@ -56,6 +56,18 @@ IN_FLIGHT_SQL = text("""
     SELECT count(*) FILTER (WHERE state = 'dialed') AS dialing, count(*) FILTER (WHERE state = 'held') AS held
     FROM predictive_calls WHERE campaign_id = :campaign_id AND state IN ('dialed', 'held') AND ended_at IS NULL
 """)
+# What the campaign still has of its PROGRESSIVE phase: contacts reserving an agent (each takes the
+# next agent the VC frees, as a held customer would) and agent calls placed after a reservation
+# (their agents free up only if the customer never answers). Both count among the calls waiting
+# for an agent, so the switch to dialing ahead waits for them to drain instead of dialing customers
+# no agent can take.
+RESERVING_SQL = text("""
+    SELECT count(*) FROM contacts c
+    WHERE c.campaign_id = :campaign_id
+      AND (c.status = 'agent_pending'
+           OR (c.status IN ('queued', 'dialed') AND c.agent IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM predictive_calls p WHERE p.uuid = c.call_uuid)))
+""")
 LEDGER_SQL = text("""
     SELECT outcome, count(*) FILTER (WHERE ended_at > :since_24h), count(*)
     FROM predictive_calls WHERE campaign_id = :campaign_id AND ended_at > :since_30d AND outcome IS NOT NULL
@@ -100,11 +112,12 @@ def pace_campaigns(session, vc, settings, now=None):
 def measured_state(session, campaign_id, agents, now):
     measured = session.execute(MEASURED_SQL, {"campaign_id": campaign_id, "hours": MEASURED_HOURS}).one()
     flight = session.execute(IN_FLIGHT_SQL, {"campaign_id": campaign_id}).one()
+    reserving = session.execute(RESERVING_SQL, {"campaign_id": campaign_id}).scalar_one()
     rates = ledger_rates(session, campaign_id, now)
     return PacingState(
         agents_ready=agents["ready"], agents_wrapping_up=agents["wrapUp"],
         agents_logged_in=agents["ready"] + agents["busy"] + agents["wrapUp"],  # paused agents take no calls
-        calls_in_flight=flight.dialing, calls_waiting_for_agent=flight.held,
+        calls_in_flight=flight.dialing, calls_waiting_for_agent=flight.held + reserving,
         answer_rate=measured.person_answers / measured.ended if measured.ended else None,
         mean_ring_seconds=float(measured.ring) if measured.ring is not None else None,
         mean_handle_seconds=float(measured.handle) if measured.handle is not None else None,
@@ -112,14 +125,29 @@ def measured_state(session, campaign_id, agents, now):
     )
 
 
+# The campaign's calls answered by a person and connected to an agent reserved before the dial (its
+# PROGRESSIVE spells): never abandoned, and part of the regulators' denominator like every
+# person-answered call of the campaign.
+RESERVED_FIRST_SQL = text("""
+    SELECT count(*) FILTER (WHERE a.hangup_time > :since_24h), count(*)
+    FROM call_attempts a JOIN contacts c ON c.id = a.contact_id
+    WHERE c.campaign_id = :campaign_id AND c.dialing_mode = 'PREDICTIVE' AND a.disposition = 'ANSWERED'
+      AND a.hangup_time > :since_30d
+      AND NOT EXISTS (SELECT 1 FROM predictive_calls p WHERE p.uuid = a.uuid)
+""")
+
+
 def ledger_rates(session, campaign_id, now):
-    """{"30d": (answered, abandoned, rate), "24h": (...)} from the ledger (person-answered calls as
-    the denominator)."""
+    """{"30d": (answered, abandoned, rate), "24h": (...)}: the campaign's abandoned calls over every
+    call of it answered by a person (the ledger's, and those connected to an agent reserved first)."""
     since = abandonment.windows(now)
+    params = {"campaign_id": campaign_id, "since_24h": since["24h"], "since_30d": since["30d"]}
     counts = {"30d": {}, "24h": {}}
-    for outcome, last_24h, last_30d in session.execute(LEDGER_SQL, {
-            "campaign_id": campaign_id, "since_24h": since["24h"], "since_30d": since["30d"]}):
+    for outcome, last_24h, last_30d in session.execute(LEDGER_SQL, params):
         counts["24h"][outcome], counts["30d"][outcome] = last_24h, last_30d
+    reserved_24h, reserved_30d = session.execute(RESERVED_FIRST_SQL, params).one()
+    for window, extra in (("24h", reserved_24h), ("30d", reserved_30d)):
+        counts[window][abandonment.PERSON_CONNECTED] = counts[window].get(abandonment.PERSON_CONNECTED, 0) + extra
     return {window: abandonment.rate(found) for window, found in counts.items()}
 
 
