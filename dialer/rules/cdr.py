@@ -32,11 +32,27 @@ def parse_cdr(body: bytes | str, query_uuid: str | None = None) -> CallEnded:
         raise MalformedEvent(f"CDR of call {uuid} without variables.hangup_cause")
     headers.update({"Event-Name": "CHANNEL_HANGUP_COMPLETE", "Unique-ID": uuid})
     try:
-        return parse_event(headers)
+        return _storable(parse_event(headers))
     except MalformedEvent as error:  # a number that is not one; named as the CDR names it
         detail = str(error)
         detail = "variables." + detail.removeprefix("variable_") if detail.startswith("variable_") else detail
         raise MalformedEvent(f"CDR of call {uuid}: {detail}") from None
+
+
+# What the results tables hold (dialer/adapters/models.py): a CDR beyond it would be accepted here and
+# fail later in the worker that records it, so it is refused now.
+_LONGEST = {"uuid": 40, "contact_id": 40, "campaign_id": 40, "hangup_cause": 40, "sip_term_status": 10}
+_LARGEST_BILLSEC = 2**31 - 1
+
+
+def _storable(result: CallEnded) -> CallEnded:
+    for name, longest in _LONGEST.items():
+        value = getattr(result, name)
+        if value is not None and len(value) > longest:
+            raise MalformedEvent(f"{name} longer than {longest} characters")
+    if not 0 <= result.billsec <= _LARGEST_BILLSEC:
+        raise MalformedEvent(f"variable_billsec out of range: {result.billsec}")
+    return result
 
 
 def _cdr_object(body: bytes | str) -> dict:

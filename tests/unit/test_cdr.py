@@ -173,3 +173,14 @@ MALFORMED = {
 def test_a_malformed_cdr_is_refused_with_a_message_saying_why(body, query_uuid, message):
     with pytest.raises(MalformedEvent, match=message.replace("?", r"\?")):
         parse_cdr(body, query_uuid=query_uuid)
+
+
+@pytest.mark.parametrize("variables, says", [
+    ({"billsec": str(2**31)}, "variables.billsec out of range"),
+    ({"hangup_cause": "X" * 41}, "hangup_cause longer than 40"),
+    ({"sip_term_status": "4" * 11}, "sip_term_status longer than 10"),
+])
+def test_a_cdr_the_results_tables_cannot_hold_is_refused_at_once(variables, says):
+    body = {"variables": {"uuid": "u-1", "hangup_cause": "NORMAL_CLEARING", "billsec": "3", **variables}}
+    with pytest.raises(MalformedEvent, match=says):
+        parse_cdr(json.dumps(body))
