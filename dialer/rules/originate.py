@@ -131,26 +131,10 @@ def _ivr_args(call: IvrCall) -> str:
 
 
 def _agent_args(call: AgentCall) -> str:
-    uuid = _call_uuid(call)
-    number = _number(call)
     agent = require("agent_extension", call.agent_extension, is_extension, EXTENSION_RULE)
-    queue = require("queue", call.queue, is_queue_name, QUEUE_NAME_RULE)
     mode = require("dialing_mode", call.dialing_mode, is_dialing_mode, DIALING_MODE_RULE)
     variables = [
-        "ignore_early_media=true",
-        "session_in_hangup_hook=true",
-        f"sip_h_X-Destination-Number={_safe_id('voice_service_id', call.voice_service_id)}",
-        f"sip_h_X-CallType={mode}",
-        f"customer_number={number}",
-        f"sip_h_X-CALL-VARIABLE0={uuid}",
-        f"sip_h_X-Call-Id={uuid}",
-        f"domain_name={require('domain', call.domain, is_host, HOST_RULE)}",
-        "record_session=true",
-        "call_direction=outbound",
-        "sip_h_X-queueType=NAME",
-        # Queue names may hold spaces; single quotes keep them one value (FreeSWITCH strips them).
-        f"sip_h_X-queue='{queue}'",
-        f"origination_uuid={uuid}",
+        *_customer_leg(call, mode),
         f"origination_caller_id_name={agent}",
         f"sip_h_X-agentExtension={agent}",
         *_caller_id(call.caller_id_number, None),
@@ -162,29 +146,36 @@ def _agent_args(call: AgentCall) -> str:
 def _predictive_args(call: PredictiveCall) -> str:
     """The agent call's variables but the agent's (set by `uuid_setvar` once one is known), and our
     `dialer_mode=PREDICTIVE`, which the listener keys the answer event on."""
-    uuid = _call_uuid(call)
-    number = _number(call)
-    queue = require("queue", call.queue, is_queue_name, QUEUE_NAME_RULE)
     variables = [
-        "ignore_early_media=true",
-        "session_in_hangup_hook=true",
-        f"sip_h_X-Destination-Number={_safe_id('voice_service_id', call.voice_service_id)}",
-        "sip_h_X-CallType=PREDICTIVE",
-        f"customer_number={number}",
-        f"sip_h_X-CALL-VARIABLE0={uuid}",
-        f"sip_h_X-Call-Id={uuid}",
-        f"domain_name={require('domain', call.domain, is_host, HOST_RULE)}",
-        "record_session=true",
-        "call_direction=outbound",
-        "sip_h_X-queueType=NAME",
-        f"sip_h_X-queue='{queue}'",
-        f"origination_uuid={uuid}",
+        *_customer_leg(call, "PREDICTIVE"),
         *_caller_id(call.caller_id_number, call.caller_id_name),
         *_dialer_variables(call),
         "dialer_mode=PREDICTIVE",
     ]
     hold = require("hold_extension", call.hold_extension, is_extension, EXTENSION_RULE)
     return _args(variables, call, hold)
+
+
+def _customer_leg(call: AgentCall | PredictiveCall, mode: str) -> list[str]:
+    """The spec's agent originate variables up to the origination uuid, in its order."""
+    uuid = _call_uuid(call)
+    queue = require("queue", call.queue, is_queue_name, QUEUE_NAME_RULE)
+    return [
+        "ignore_early_media=true",
+        "session_in_hangup_hook=true",
+        f"sip_h_X-Destination-Number={_safe_id('voice_service_id', call.voice_service_id)}",
+        f"sip_h_X-CallType={mode}",
+        f"customer_number={_number(call)}",
+        f"sip_h_X-CALL-VARIABLE0={uuid}",
+        f"sip_h_X-Call-Id={uuid}",
+        f"domain_name={require('domain', call.domain, is_host, HOST_RULE)}",
+        "record_session=true",
+        "call_direction=outbound",
+        "sip_h_X-queueType=NAME",
+        # Queue names may hold spaces; single quotes keep them one value (FreeSWITCH strips them).
+        f"sip_h_X-queue='{queue}'",
+        f"origination_uuid={uuid}",
+    ]
 
 
 def _args(variables: list[str], call: IvrCall | AgentCall | PredictiveCall, destination: str) -> str:
