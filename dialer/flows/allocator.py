@@ -190,10 +190,13 @@ def allocate(session, switches, rate_window=1.0, count_dialable=True, house_poli
     if total == 0:
         return result
     dialable = fresh if fresh is not None else dict(session.execute(BACKLOG_SQL).all())
-    paced = _predictive_room(session)
+    paced, reserving = _predictive_room(session)
     for campaign_id, room in paced.items():  # a predictive campaign dials no further ahead than its pacing
         if campaign_id in dialable:
             dialable[campaign_id] = min(dialable[campaign_id], room)
+    for campaign_id, ready in reserving.items():  # nor asks the VC for more agents than it has ready
+        if campaign_id in dialable:
+            dialable[campaign_id] = min(dialable[campaign_id], ready)
     result.allotment = fair_share(total, {c: n for c, n in dialable.items() if n > 0})
     if not result.allotment:
         return result
@@ -233,10 +236,22 @@ PREDICTIVE_ROOM_SQL = text("""
 PACING_FRESH_SECONDS = 30
 
 
+# A paced campaign running PROGRESSIVE reserves an agent per contact: claiming more contacts than the
+# VC has agents ready only has the VC answer "none" and the contacts come back (and, at the switch to
+# dialing ahead, their reservations take the agents the customers answering then need).
+RESERVE_ROOM_SQL = text("""
+    SELECT campaign_id, agents_ready FROM campaign_pacing
+    WHERE mode = 'PROGRESSIVE' AND agents_ready IS NOT NULL AND computed_at > now() - make_interval(secs => :fresh)
+""")
+
+
 def _predictive_room(session):
-    if session.execute(text("SELECT 1 FROM campaign_pacing WHERE mode = 'PREDICTIVE' LIMIT 1")).first() is None:
-        return {}
-    return dict(session.execute(PREDICTIVE_ROOM_SQL, {"fresh": PACING_FRESH_SECONDS}).all())
+    """({predictive campaign: calls it may add}, {paced progressive campaign: reservations it may ask})."""
+    if session.execute(text("SELECT 1 FROM campaign_pacing LIMIT 1")).first() is None:
+        return {}, {}
+    fresh = {"fresh": PACING_FRESH_SECONDS}
+    return (dict(session.execute(PREDICTIVE_ROOM_SQL, fresh).all()),
+            dict(session.execute(RESERVE_ROOM_SQL, fresh).all()))
 
 
 def _save_backlog(session, counts):

@@ -90,3 +90,15 @@ def test_a_stale_pacing_is_not_trusted_the_campaign_reserves_first(session):
     session.commit()
 
     assert statuses(session) == ["agent_pending"] * 3
+
+
+def test_a_paced_progressive_campaign_reserves_no_more_agents_than_are_ready(session):
+    predictive_contacts(session, 5)
+    paced(session, "pred", "PROGRESSIVE", target=2)
+    session.execute(text("UPDATE campaign_pacing SET agents_ready = 2"))
+    session.commit()
+
+    allocate(session, SWITCHES)
+    session.commit()
+
+    assert statuses(session) == ["agent_pending"] * 2 + ["pending"] * 3
