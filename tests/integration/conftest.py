@@ -31,3 +31,22 @@ def rt(switch, database_url, redis_url, session_factory):
     yield runtime
     runtimes.use_runtime(None)
     runtime.close()
+
+
+@pytest.fixture(scope="module")
+def own_redis(tmp_path_factory):
+    """A redis-server of the test module's own (a broker no other test's worker reads)."""
+    from tests.e2e.fleet import OwnRedis
+
+    server = OwnRedis(tmp_path_factory.mktemp("broker")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker(own_redis):
+    """A client of `own_redis`, emptied for the test."""
+    client = redis.Redis.from_url(own_redis.url)
+    client.flushdb()
+    yield client
+    client.close()

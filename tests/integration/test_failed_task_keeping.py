@@ -18,28 +18,12 @@ from dialer.adapters.db import make_engine, make_session_factory
 from dialer.adapters.models import FailedTask
 from dialer.rules.failed_tasks import failure_record
 from sim.testing import free_port
-from tests.e2e.fleet import OwnRedis
 from workers.failures import KEPT, drain_kept, keep, worth_keeping
 
 
 def failure(task_id, args=("sw1", [1])):
     return failure_record(task_id, "dialer.originate", args, {}, "KeyError: 'sw9'", "Traceback ...",
                           datetime.now(UTC))
-
-
-@pytest.fixture(scope="module")
-def own_redis(tmp_path_factory):
-    server = OwnRedis(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def broker(own_redis):
-    client = redis.Redis.from_url(own_redis.url)
-    client.flushdb()
-    yield client
-    client.close()
 
 
 @pytest.fixture

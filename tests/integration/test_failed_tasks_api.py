@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
 from celery import Celery
 
 from api import create_app
@@ -15,24 +14,8 @@ from dialer.adapters.models import FailedTask
 from dialer.flows.failed_tasks import record
 from dialer.rules.failed_tasks import failure_record
 from sim.testing import free_port
-from tests.e2e.fleet import OwnRedis
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture(scope="module")
-def own_redis(tmp_path_factory):
-    server = OwnRedis(tmp_path_factory.mktemp("broker")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def broker(own_redis):
-    client = redis.Redis.from_url(own_redis.url)
-    client.flushdb()
-    yield client
-    client.close()
 
 
 def client_on(settings, broker_url):

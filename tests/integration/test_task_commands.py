@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -16,24 +15,8 @@ from dialer.flows.failed_tasks import record
 from dialer.ops.cli import main
 from dialer.rules.failed_tasks import failure_record
 from sim.testing import free_port
-from tests.e2e.fleet import OwnRedis
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture(scope="module")
-def own_redis(tmp_path_factory):
-    server = OwnRedis(tmp_path_factory.mktemp("broker")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def broker(own_redis):
-    client = redis.Redis.from_url(own_redis.url)
-    client.flushdb()
-    yield client
-    client.close()
 
 
 @pytest.fixture
