@@ -1,8 +1,6 @@
 """GET /tasks/failed, POST /tasks/failed/<id>/requeue|discard: on the test database, with a broker
 of this module's own (what a requeue sends is read back from its queue)."""
 
-import base64
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +12,7 @@ from dialer.adapters.models import FailedTask
 from dialer.flows.failed_tasks import record
 from dialer.rules.failed_tasks import failure_record
 from sim.testing import free_port
+from tests.broker_messages import queued, status_of
 
 NOW = datetime.now(UTC)
 
@@ -48,21 +47,6 @@ def kept(session):
     ])
     session.commit()
     return {row.task_id: row.id for row in session.query(FailedTask)}
-
-
-def queued(broker, queue):
-    """(task name, task id, args, kwargs) of every message waiting in `queue`, oldest first."""
-    messages = []
-    for raw in reversed(broker.lrange(queue, 0, -1)):
-        message = json.loads(raw)
-        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-        messages.append((message["headers"]["task"], message["headers"]["id"], args, kwargs))
-    return messages
-
-
-def status_of(session, failed_id):
-    session.rollback()
-    return session.get(FailedTask, failed_id).status
 
 
 def test_the_list_answers_the_read_token_with_every_column_newest_first(api, read_auth, kept):

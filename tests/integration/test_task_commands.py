@@ -2,7 +2,6 @@
 module's own as the broker (what a requeue sends is read back from its queue; that a worker then
 runs it is tests/integration/test_failed_task_worker.py's)."""
 
-import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ from dialer.flows.failed_tasks import record
 from dialer.ops.cli import main
 from dialer.rules.failed_tasks import failure_record
 from sim.testing import free_port
+from tests.broker_messages import queued, status_of
 
 NOW = datetime.now(UTC)
 
@@ -42,21 +42,6 @@ def kept(session):
     ])
     session.commit()
     return {row.task_id: row.id for row in session.scalars(select(FailedTask))}
-
-
-def queued(broker, queue):
-    """(task name, task id, args, kwargs) of every message waiting in `queue`, oldest first."""
-    messages = []
-    for raw in reversed(broker.lrange(queue, 0, -1)):
-        message = json.loads(raw)
-        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-        messages.append((message["headers"]["task"], message["headers"]["id"], args, kwargs))
-    return messages
-
-
-def status_of(session, failed_id):
-    session.rollback()
-    return session.get(FailedTask, failed_id).status
 
 
 def test_list_shows_the_waiting_failures_newest_first_with_their_arguments_and_error(run, kept):
