@@ -89,10 +89,11 @@ ENDED_SQL = text("""
                     THEN jsonb_build_object(:lost, greatest((c.disposition_counts ->> :lost)::int - 1, 0))
                     ELSE '{}'::jsonb END
             || jsonb_build_object(e.disposition, coalesce((c.disposition_counts ->> e.disposition)::int, 0) + 1)
-    FROM e, contacts before
-    WHERE c.id = e.contact_id AND c.call_uuid = e.uuid AND before.id = c.id
+    FROM e, contacts before, campaigns k
+    WHERE c.id = e.contact_id AND c.call_uuid = e.uuid AND before.id = c.id AND k.id = c.campaign_id
       AND (c.status IN ('queued', 'dialed') OR (c.status = 'ended' AND c.call_result = :lost))
-    RETURNING c.*, before.call_result = :lost AND before.status = 'ended' AS was_lost
+    RETURNING c.*, before.call_result = :lost AND before.status = 'ended' AS was_lost,
+              k.settings_version AS campaign_settings_version
 """)
 
 # A LOST result not sent yet is not sent at all once the real one is known.

@@ -35,9 +35,10 @@ COUNT_SQL = text("""
     SET disposition = r.disposition,
         disposition_counts = c.disposition_counts || jsonb_build_object(
             r.disposition, coalesce((c.disposition_counts ->> r.disposition)::int, 0) + 1)
-    FROM unnest(CAST(:ids AS text[]), CAST(:dispositions AS text[])) AS r(id, disposition)
-    WHERE c.id = r.id
-    RETURNING c.id, c.campaign_id, c.disposition, c.disposition_counts
+    FROM unnest(CAST(:ids AS text[]), CAST(:dispositions AS text[])) AS r(id, disposition), campaigns k
+    WHERE c.id = r.id AND k.id = c.campaign_id
+    RETURNING c.id, c.campaign_id, c.disposition, c.disposition_counts,
+              k.settings_version AS campaign_settings_version
 """)
 
 
@@ -49,6 +50,7 @@ class Closed:
     campaign_id: str
     disposition: str
     disposition_counts: dict
+    has_settings: bool = True  # the campaign has settings of its own (False: the house policy alone)
 
     @property
     def times_in_class(self):
@@ -60,8 +62,9 @@ class Closed:
 
 
 def closed_rows(rows):
-    """Rows with id, campaign_id, disposition and disposition_counts columns → Closed."""
-    return [Closed(row.id, row.campaign_id, row.disposition, row.disposition_counts or {}) for row in rows]
+    """Rows with id, campaign_id, disposition, disposition_counts and campaign_settings_version → Closed."""
+    return [Closed(row.id, row.campaign_id, row.disposition, row.disposition_counts or {},
+                   row.campaign_settings_version is not None) for row in rows]
 
 
 def count_dispositions(session, dispositions):
@@ -74,7 +77,9 @@ def count_dispositions(session, dispositions):
 
 def schedule_retries(session, settings, closed):
     """Put back to pending the closed contacts their policy retries; returns {contact id: dial_after}."""
-    if not closed:
+    # Most batches: campaigns without settings under house rules that retry nothing. Known from the
+    # rows the recording statement returned, so they cost no query here.
+    if not closed or (not settings.default_policy.get("retries") and not any(c.has_settings for c in closed)):
         return {}
     policies = policies_for(session, sorted({c.campaign_id for c in closed}), settings.default_policy)
     delays = {}

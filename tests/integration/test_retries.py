@@ -95,3 +95,14 @@ def test_a_gateway_refusal_is_retried_only_by_an_explicit_rule(session, session_
     assert contact(session, with_rule).status == states.PENDING
     failed = contact(session, without)
     assert (failed.status, failed.call_result, failed.disposition) == (states.FAILED, "INVALID_GATEWAY", "GATEWAY")
+
+
+def test_the_house_rules_retry_a_campaign_without_settings_of_its_own(session, session_factory, settings):
+    from dataclasses import replace
+
+    house = replace(settings, default_policy={"retries": {"BUSY": {"retries": 1, "after_seconds": 60,
+                                                                    "backoff": 1.0}}})
+    [contact_id] = add_contacts(session, "plain", 1, status=states.QUEUED)
+
+    assert busy_once(session, session_factory, house, contact_id).status == states.PENDING
+    assert busy_once(session, session_factory, house, contact_id).status == states.ENDED
