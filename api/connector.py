@@ -67,7 +67,7 @@ def _connect(contact, agent, queue):
     settings = current_app.config["DIALER_SETTINGS"]
     switches = current_app.extensions["dialer_switches"]
     if not agent:
-        wait = predictive.no_agent_yet(db.session, contact)
+        wait = predictive.no_agent_yet(db.session, contact, settings)
         if wait is not None:  # time left: the VC is asked again shortly, the deadline still stands
             current_app.extensions["dialer_celery"].send_task("dialer.ask_agent_again", args=[contact.id],
                                                               countdown=wait, queue="results")

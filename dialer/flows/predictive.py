@@ -169,23 +169,25 @@ def connect(session, client, settings, contact, agent, queue):
     return "connected"
 
 
-ASK_AGAIN_AFTER = 0.2  # seconds: a held customer the VC had no agent for is asked for again this soon
-# Worth asking again only with this much of the deadline left (the VC's answer and the transfer take time)
-ASK_AGAIN_MARGIN = 0.3
+# A held customer the VC had no agent for is asked for again a tenth of the connect deadline later (0.2 s
+# of the regulators' 2 s), while more than a quarter of it is left (the VC's answer and the transfer take
+# time). Shares rather than seconds, so a time-scaled run keeps the same shape.
+ASK_AGAIN_SHARE, LAST_ASK_SHARE = 0.1, 0.25
 TIME_LEFT_SQL = text("""
     SELECT extract(epoch FROM deadline_at - clock_timestamp()) FROM predictive_calls
     WHERE uuid = :uuid AND state = 'held'
 """)
 
 
-def no_agent_yet(session, contact):
+def no_agent_yet(session, contact, settings):
     """The VC had no agent for a held customer. Returns seconds to wait before asking it again, or
     None when there is no time for that: then the customer is abandoned now. (Agents free up all
     the time; a "none" a second before the deadline need not be the last word.)"""
+    window = settings.predictive.abandon_seconds
     left = session.execute(TIME_LEFT_SQL, {"uuid": contact.call_uuid}).scalar()
-    if left is None or left < ASK_AGAIN_AFTER + ASK_AGAIN_MARGIN:
+    if left is None or left < window * LAST_ASK_SHARE:
         return None
-    return ASK_AGAIN_AFTER
+    return window * ASK_AGAIN_SHARE
 
 
 def ask_again(session, vc, settings, contact_id):
