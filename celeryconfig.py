@@ -42,7 +42,7 @@ task_routes = {
 
 _tick = float(os.environ.get("DIALER_TICK_SECONDS", "1") or 1)
 _reconcile = float(os.environ.get("DIALER_RECONCILE_SECONDS", "10") or 10)
-_pacing = float(os.environ.get("DIALER_PACING_SECONDS", "5") or 5)
+_pacing = float(os.environ.get("DIALER_PACING_SECONDS", "2") or 2)
 beat_schedule = {
     "allocate": {"task": "dialer.allocate", "schedule": _tick, "options": {"expires": _tick * 2}},
     # The sweep behind the listeners' nudges: a result in the inbox is recorded even if its nudge was lost.

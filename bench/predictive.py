@@ -10,8 +10,9 @@ timeout (30 s). Talk time exponential, mean 60 s; the VC names an agent 0.3 s af
 One attempt per contact (no retry policy).
 
 Time-scaled by --scale (real seconds per simulated second): the switch simulator's times, the VC
-simulator's delay and wrap-up, DIALER_ABANDON_SECONDS = 2 s x scale, DIALER_PACING_SECONDS = 5 s x scale,
-DIALER_TICK_SECONDS = 1 s x scale (at least 0.1); the originate timeout is a channel variable the
+simulator's delay and wrap-up, DIALER_ABANDON_SECONDS = 2 s x scale, DIALER_PACING_SECONDS = 2 s x scale,
+DIALER_PACING_SETTLE_SECONDS = 35 s x scale (the originate timeout and 5 s), DIALER_TICK_SECONDS = 1 s x
+scale (at least 0.1); the originate timeout is a channel variable the
 simulator reads in simulated seconds. The dialer's own work (events, tasks, HTTP) is not scaled: its
 latency, in simulated seconds, is real latency / scale, so a small scale is a harder test of the 2 s rule.
 The switch simulator's event stamps are put on the wall clock for the run (bench.predictive_run

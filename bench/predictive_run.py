@@ -50,7 +50,7 @@ class Workload:
     no_answer_seconds: int = 30  # the originate timeout: how long an unanswered call rings
     vc_delay: float = 0.3  # the VC's answer to startprocess naming an agent
     connect_seconds: float = 2.0  # the regulators' deadline, answer -> agent
-    pacing_seconds: float = 5.0
+    pacing_seconds: float = 2.0
     tick_seconds: float = 1.0
     max_dial_ratio: float = 3.0
 
@@ -63,6 +63,8 @@ class Workload:
         return {
             "DIALER_ABANDON_SECONDS": f"{max(0.1, self.real(self.connect_seconds)):g}",
             "DIALER_PACING_SECONDS": f"{max(0.2, self.real(self.pacing_seconds)):g}",
+            # an attempt's outcome is known once the originate timeout has passed (simulated seconds)
+            "DIALER_PACING_SETTLE_SECONDS": f"{max(0.5, self.real(self.no_answer_seconds + 5)):g}",
             "DIALER_TICK_SECONDS": f"{max(0.1, self.real(self.tick_seconds)):g}",
             "DIALER_ORIGINATE_TIMEOUT_SECONDS": str(self.no_answer_seconds),
             "DIALER_RECONCILE_SECONDS": "10", "DIALER_RECONCILE_GRACE_SECONDS": "15",

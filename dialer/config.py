@@ -45,7 +45,9 @@ class PredictiveConfig:
     abandon_extension: str = "dialer-abandon"  # plays the message naming the caller, then hangs up
     abandon_seconds: float = 2.0  # answer -> agent deadline (US and UK: 2 s after the greeting)
     machine_variables: tuple = (("amd_result", "MACHINE"), ("avmd_detect", "TRUE"))
-    pacing_seconds: float = 5.0  # how often each predictive campaign's pacing is worked out
+    pacing_seconds: float = 2.0  # how often each predictive campaign's pacing is worked out
+    # after its dial, when an attempt's outcome is surely known (None: the originate timeout + 5 s)
+    settle_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,7 @@ def _predictive(env):
         abandon_seconds=_number(env, "DIALER_ABANDON_SECONDS", PredictiveConfig.abandon_seconds, minimum=0.1),
         machine_variables=_machine_variables(env),
         pacing_seconds=_number(env, "DIALER_PACING_SECONDS", PredictiveConfig.pacing_seconds, minimum=0.2),
+        settle_seconds=_number(env, "DIALER_PACING_SETTLE_SECONDS", None, minimum=0.5),
     )
 
 

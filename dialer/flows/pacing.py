@@ -17,6 +17,7 @@ from dialer.rules.pacing import PROGRESSIVE, PacingDecision, PacingSettings, Pac
 log = logging.getLogger(__name__)
 
 MEASURED_HOURS = 1  # answer rate, ring and handle times: the last hour of the campaign's calls
+SETTLE_MARGIN_SECONDS = 5  # beyond the originate timeout, before an attempt's outcome counts as known
 
 PREDICTIVE_CAMPAIGNS_SQL = text("""
     SELECT k.id, (SELECT coalesce(nullif(c.queue_name, ''), c.resource_id) FROM contacts c
@@ -28,29 +29,37 @@ PREDICTIVE_CAMPAIGNS_SQL = text("""
           AND c.dialing_mode = 'PREDICTIVE')
     ORDER BY k.id
 """)
-# What the campaign's calls of the last hour measured: person answers among attempts that ended
-# (any mode), and from the ledger, on the dialer's own clock, dial to answer and connect to hangup
-# (the agent's handle time; the VC's wrap-up shows in its agent counts). Before the campaign has
-# dialed predictively, the times come from its attempts (the switch's answer and hangup times).
+# What the campaign's calls of the last hour measured, without the bias of counting only calls
+# already over: early in a run those are the quick ones (busy lines, short rings, short talks), which
+# made a new campaign look far easier than it was and dial far too many on its first predictive
+# decision. The answer rate and the ring time count only attempts dialed `settle` seconds ago or more
+# (the originate timeout and a margin): every outcome of those is known, and one still up then was
+# answered. Talk time is the censored estimate: the time talked so far by calls still up counts, and
+# only ended calls divide. Times of the campaign's predictive calls come from the ledger (the dialer's
+# own clock), the others' from the attempt (dial, then the switch's answer and hangup).
 MEASURED_SQL = text("""
-    WITH attempts AS (
-        SELECT count(*) FILTER (WHERE a.hangup_time IS NOT NULL) AS ended,
-               count(*) FILTER (WHERE a.answer_time IS NOT NULL
-                                AND coalesce(a.disposition, '') NOT IN ('MACHINE')) AS person_answers,
-               avg(extract(epoch FROM a.answer_time - a.created_at)) AS ring,
-               avg(extract(epoch FROM a.hangup_time - a.answer_time))
-                   FILTER (WHERE coalesce(a.disposition, '') = 'ANSWERED') AS handle
+    WITH recent AS (
+        SELECT a.created_at <= now() - make_interval(secs => :settle) AS settled,
+               CASE WHEN p.answered_by IS NOT NULL THEN p.answered_by = 'person'
+                    WHEN a.hangup_time IS NULL THEN true
+                    ELSE a.answer_time IS NOT NULL AND coalesce(a.disposition, '') <> 'MACHINE' END AS person,
+               extract(epoch FROM coalesce(p.held_at - p.dialed_at, a.answer_time - a.created_at)) AS ring,
+               CASE WHEN p.uuid IS NOT NULL THEN extract(epoch FROM coalesce(p.ended_at, now()) - p.connected_at)
+                    WHEN a.disposition = 'ANSWERED' THEN extract(epoch FROM a.hangup_time - a.answer_time)
+                    WHEN a.hangup_time IS NULL AND a.created_at <= now() - make_interval(secs => :settle)
+                        THEN extract(epoch FROM now() - a.created_at)
+               END AS talked,
+               CASE WHEN p.uuid IS NOT NULL THEN p.connected_at IS NOT NULL AND p.ended_at IS NOT NULL
+                    ELSE a.disposition = 'ANSWERED' END AS talk_ended
         FROM call_attempts a JOIN contacts c ON c.id = a.contact_id
+        LEFT JOIN predictive_calls p ON p.uuid = a.uuid
         WHERE c.campaign_id = :campaign_id AND a.created_at > now() - make_interval(hours => :hours)
-    ), ledger AS (
-        SELECT avg(extract(epoch FROM held_at - dialed_at)) AS ring,
-               avg(extract(epoch FROM ended_at - connected_at)) AS handle
-        FROM predictive_calls
-        WHERE campaign_id = :campaign_id AND dialed_at > now() - make_interval(hours => :hours)
     )
-    SELECT attempts.ended, attempts.person_answers, coalesce(ledger.ring, attempts.ring) AS ring,
-           coalesce(ledger.handle, attempts.handle) AS handle
-    FROM attempts, ledger
+    SELECT count(*) FILTER (WHERE settled) AS settled,
+           count(*) FILTER (WHERE settled AND person) AS person_answers,
+           avg(ring) FILTER (WHERE settled AND person) AS ring,
+           sum(talked) / nullif(count(*) FILTER (WHERE talk_ended), 0) AS handle
+    FROM recent
 """)
 IN_FLIGHT_SQL = text("""
     SELECT count(*) FILTER (WHERE state = 'dialed') AS dialing, count(*) FILTER (WHERE state = 'held') AS held
@@ -95,7 +104,8 @@ def pace_campaigns(session, vc, settings, now=None):
                                       f"{settings.vc_paths.agents}): one call per reserved agent")
             ready = None
         else:
-            state = measured_state(session, campaign_id, agents, now)
+            state = measured_state(session, campaign_id, agents, now, settings.predictive.settle_seconds
+                                   or settings.originate_timeout_seconds + SETTLE_MARGIN_SECONDS)
             decision = decide(state, _settings(policies[campaign_id][1], settings))
             ready = state.agents_ready
         session.execute(SAVE_SQL, {"campaign_id": campaign_id, "mode": decision.mode,
@@ -109,8 +119,9 @@ def pace_campaigns(session, vc, settings, now=None):
     return decisions
 
 
-def measured_state(session, campaign_id, agents, now):
-    measured = session.execute(MEASURED_SQL, {"campaign_id": campaign_id, "hours": MEASURED_HOURS}).one()
+def measured_state(session, campaign_id, agents, now, settle_seconds):
+    measured = session.execute(MEASURED_SQL, {"campaign_id": campaign_id, "hours": MEASURED_HOURS,
+                                              "settle": settle_seconds}).one()
     flight = session.execute(IN_FLIGHT_SQL, {"campaign_id": campaign_id}).one()
     reserving = session.execute(RESERVING_SQL, {"campaign_id": campaign_id}).scalar_one()
     rates = ledger_rates(session, campaign_id, now)
@@ -118,10 +129,10 @@ def measured_state(session, campaign_id, agents, now):
         agents_ready=agents["ready"], agents_wrapping_up=agents["wrapUp"],
         agents_logged_in=agents["ready"] + agents["busy"] + agents["wrapUp"],  # paused agents take no calls
         calls_in_flight=flight.dialing, calls_waiting_for_agent=flight.held + reserving,
-        answer_rate=measured.person_answers / measured.ended if measured.ended else None,
+        answer_rate=measured.person_answers / measured.settled if measured.settled else None,
         mean_ring_seconds=float(measured.ring) if measured.ring is not None else None,
         mean_handle_seconds=float(measured.handle) if measured.handle is not None else None,
-        abandon_rate_30d=rates["30d"][2], abandon_rate_24h=rates["24h"][2], samples=measured.ended,
+        samples=measured.settled, ledger_30d=rates["30d"][:2], ledger_24h=rates["24h"][:2],
     )
 
 

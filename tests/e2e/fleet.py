@@ -63,6 +63,8 @@ class Fleet:
             "DIALER_RECONCILE_SECONDS": "1",
             "DIALER_RECONCILE_GRACE_SECONDS": "3",
             "DIALER_PACING_SECONDS": "1",
+            # the switch simulator's rings last a fraction of a second: outcomes are known 1 s after a dial
+            "DIALER_PACING_SETTLE_SECONDS": "1",
             "DIALER_CDR_USER": CDR_USER,
             "DIALER_CDR_PASSWORD": CDR_PASSWORD,
             "PYTHONPATH": str(ROOT),

@@ -2,6 +2,8 @@
 what the dialer measured, and the allocator dialing a predictive campaign ahead (queued, no
 reservation) no further than its pacing allows (real PostgreSQL, the VC simulator over HTTP)."""
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import insert, select, text
 
@@ -9,7 +11,7 @@ from dialer.adapters.models import Contact, PredictiveCall
 from dialer.adapters.vc import VcClient
 from dialer.config import SwitchConfig
 from dialer.flows.allocator import allocate
-from dialer.flows.pacing import pace_campaigns
+from dialer.flows.pacing import measured_state, pace_campaigns
 from sim.connector import ConnectorSimulator
 from tests.factories import add_contacts
 
@@ -102,3 +104,44 @@ def test_a_paced_progressive_campaign_reserves_no_more_agents_than_are_ready(ses
     session.commit()
 
     assert statuses(session) == ["agent_pending"] * 2 + ["pending"] * 3
+
+
+def test_the_measured_state_counts_only_settled_attempts_and_talk_still_going(session):
+    """Early in a run the calls already over are the quick ones; counting only them made a new campaign
+    look easy and its first predictive decision dial far too many. Measured: the answer rate and ring
+    over attempts dialed `settle` seconds ago or more (one still up then was answered), talk censored."""
+    ids = list(predictive_contacts(session, 7))
+    attempts = [  # (seconds since the dial, answered, hung up (seconds ago), disposition)
+        (100, None, 99, "BUSY"),
+        (100, None, 70, "NO_ANSWER"),
+        (100, 90, 30, "ANSWERED"),  # reserved first: rang 10 s, talked 60 s
+        (50, None, None, None),  # still up after the originate timeout: answered, talking for 50 s so far
+        (80, None, 9, "ANSWERED"),  # predictive, times from the ledger below: rang 6 s, talked 60 s
+        (80, None, 75, "MACHINE"),  # predictive, a machine
+        (5, None, 4, "BUSY"),  # dialed too recently to count: its outcome came early because it was quick
+    ]
+    for n, (dialed, answered, ended, disposition) in enumerate(attempts):
+        session.execute(text("""
+            INSERT INTO call_attempts (contact_id, attempt, uuid, job_uuid, switch_name, kind, created_at,
+                                       answer_time, hangup_time, disposition)
+            VALUES (:contact, 1, :uuid, :uuid, 'sw1', 'AGENT', now() - make_interval(secs => :dialed),
+                    now() - make_interval(secs => :answered), now() - make_interval(secs => :ended), :disposition)
+        """), {"contact": ids[n], "uuid": f"u-{n}", "dialed": dialed, "answered": answered, "ended": ended,
+               "disposition": disposition})
+    session.execute(text("""
+        INSERT INTO predictive_calls (uuid, contact_id, campaign_id, dialed_at, held_at, answered_by,
+                                      connected_at, ended_at, state, outcome)
+        VALUES ('u-4', :c4, 'pred', now() - interval '80 s', now() - interval '74 s', 'person',
+                now() - interval '69 s', now() - interval '9 s', 'ended', 'PERSON_CONNECTED'),
+               ('u-5', :c5, 'pred', now() - interval '80 s', now() - interval '75 s', 'machine',
+                NULL, now() - interval '75 s', 'ended', 'MACHINE')
+    """), {"c4": ids[4], "c5": ids[5]})
+    session.commit()
+    agents = {"loggedIn": 10, "ready": 4, "busy": 5, "wrapUp": 1}
+
+    state = measured_state(session, "pred", agents, datetime.now(UTC), settle_seconds=40)
+
+    assert state.samples == 6 and state.answer_rate == pytest.approx(3 / 6)
+    assert state.mean_ring_seconds == pytest.approx((10 + 6) / 2, abs=0.01)
+    assert state.mean_handle_seconds == pytest.approx((60 + 50 + 60) / 2, abs=0.05)
+    assert (state.agents_ready, state.agents_wrapping_up, state.agents_logged_in) == (4, 1, 10)

@@ -19,10 +19,16 @@ from dialer.rules.pacing import (
 
 SETTINGS = PacingSettings()
 
+
+def spent(rate, answered=10_000):
+    """A ledger window (person-answered, abandoned) at this abandonment rate."""
+    return answered, round(rate * answered)
+
+
 # Mid-shift, 50 agents, the issue's workload: 35% answered by a person after ~12 s, 60 s talk + 5 s wrap-up.
 TYPICAL_50 = PacingState(agents_ready=8, agents_wrapping_up=2, agents_logged_in=50, calls_in_flight=14,
                          calls_waiting_for_agent=0, answer_rate=0.35, mean_ring_seconds=12.0,
-                         mean_handle_seconds=65.0, abandon_rate_30d=0.01, abandon_rate_24h=0.012, samples=500)
+                         mean_handle_seconds=65.0, samples=500, ledger_30d=spent(0.01), ledger_24h=spent(0.012))
 SMALL_10 = replace(TYPICAL_50, agents_logged_in=10, agents_ready=3, agents_wrapping_up=1, calls_in_flight=4)
 
 
@@ -101,7 +107,7 @@ def test_the_search_finds_what_counting_up_one_call_at_a_time_finds(ready, wrapp
                                                                     measured):
     pacing_state = state(agents_ready=ready, agents_wrapping_up=wrapping, agents_logged_in=ready + wrapping + busy,
                          calls_waiting_for_agent=held, answer_rate=p, mean_ring_seconds=ring,
-                         mean_handle_seconds=handle, abandon_rate_30d=measured)
+                         mean_handle_seconds=handle, ledger_30d=spent(measured))
     counted = ready
     while counted < 3 * (ready + wrapping + busy) and is_safe(counted + 1, pacing_state):
         counted += 1
@@ -131,24 +137,23 @@ def test_a_higher_answer_rate_lowers_the_target():
 
 def test_the_margin_widens_as_measured_abandonment_nears_the_target():
     rates = [0.0, 0.01, 0.02, 0.025, 0.029]
-    shares = [allowed_overflow_share(state(abandon_rate_30d=r, abandon_rate_24h=r), SETTINGS) for r in rates]
+    shares = [allowed_overflow_share(state(ledger_30d=spent(r), ledger_24h=spent(r)), SETTINGS) for r in rates]
     assert shares == sorted(shares, reverse=True) and len(set(shares)) == len(shares)
     assert shares[0] == pytest.approx(0.015)  # half the target while nothing is spent
-    targets = [decide(state(agents_ready=50, agents_wrapping_up=0, abandon_rate_30d=r), SETTINGS)
+    targets = [decide(state(agents_ready=50, agents_wrapping_up=0, ledger_30d=spent(r)), SETTINGS)
                .calls_in_flight_target for r in rates]
     assert targets == sorted(targets, reverse=True) and targets[0] > targets[-1]
 
 
 def test_the_worse_of_the_two_windows_sets_the_margin():
-    worse_today = state(abandon_rate_30d=0.005, abandon_rate_24h=0.02)
+    worse_today = state(ledger_30d=spent(0.005), ledger_24h=spent(0.02))
     assert allowed_overflow_share(worse_today, SETTINGS) == allowed_overflow_share(
-        state(abandon_rate_30d=0.02, abandon_rate_24h=0.0), SETTINGS)
+        state(ledger_30d=spent(0.02), ledger_24h=spent(0.0)), SETTINGS)
 
 
 def test_no_abandonment_measured_yet_counts_as_none_spent():
-    unmeasured = state(abandon_rate_30d=None, abandon_rate_24h=None)
+    unmeasured = state(ledger_30d=(0, 0), ledger_24h=(0, 0))
     assert allowed_overflow_share(unmeasured, SETTINGS) == pytest.approx(0.015)
-    assert decide(unmeasured, SETTINGS).mode == PREDICTIVE
 
 
 # Limits
@@ -175,10 +180,11 @@ pacing_states = st.builds(
     lambda ready, wrapping, busy, in_flight, held, p, ring, handle, a30, a24, samples: PacingState(
         agents_ready=ready, agents_wrapping_up=wrapping, agents_logged_in=ready + wrapping + busy,
         calls_in_flight=in_flight, calls_waiting_for_agent=held, answer_rate=p, mean_ring_seconds=ring,
-        mean_handle_seconds=handle, abandon_rate_30d=a30, abandon_rate_24h=a24, samples=samples),
+        mean_handle_seconds=handle, samples=samples, ledger_30d=a30, ledger_24h=a24),
     st.integers(0, 80), st.integers(0, 10), st.integers(0, 80), st.integers(0, 200), st.integers(0, 10),
     st.none() | st.floats(0.0, 1.0), st.none() | st.floats(0.0, 60.0), st.none() | st.floats(0.0, 900.0),
-    st.none() | st.floats(0.0, 0.1), st.none() | st.floats(0.0, 0.1), st.integers(0, 100))
+    st.tuples(st.integers(0, 2000), st.floats(0.0, 0.1)).map(lambda t: spent(t[1], t[0])),
+    st.tuples(st.integers(0, 2000), st.floats(0.0, 0.1)).map(lambda t: spent(t[1], t[0])), st.integers(0, 100))
 
 
 @given(pacing_states, st.floats(1.0, 5.0))
@@ -192,7 +198,7 @@ def test_never_fewer_than_one_call_per_ready_agent_nor_more_than_max_dial_ratio_
 
 @given(pacing_states)
 def test_the_target_never_grows_as_measured_abandonment_grows(s):
-    calmer, closer = replace(s, abandon_rate_30d=0.001), replace(s, abandon_rate_30d=0.02)
+    calmer, closer = replace(s, ledger_30d=spent(0.001)), replace(s, ledger_30d=spent(0.02))
     assert decide(closer, SETTINGS).calls_in_flight_target <= decide(calmer, SETTINGS).calls_in_flight_target
 
 
@@ -200,9 +206,11 @@ def test_the_target_never_grows_as_measured_abandonment_grows(s):
 
 
 @pytest.mark.parametrize("changes, says", [
-    ({"abandon_rate_30d": 0.03}, "30-day abandonment 3.00% at or over the target 3.00%"),
-    ({"abandon_rate_30d": 0.05}, "30-day abandonment 5.00% at or over"),
-    ({"abandon_rate_24h": 0.031}, "24-hour abandonment 3.10% over the target 3.00%"),
+    ({"ledger_30d": spent(0.03)}, "30-day abandonment 300/10000: one more abandoned call would make it 3.01%, "
+                                  "over the target 3.00%"),
+    ({"ledger_30d": spent(0.05)}, "30-day abandonment 500/10000: one more"),
+    ({"ledger_24h": spent(0.031)}, "24-hour abandonment 310/10000: one more abandoned call would make it 3.11%"),
+    ({"ledger_24h": (20, 0)}, "24-hour abandonment 0/20: one more abandoned call would make it 4.76%"),
     ({"agents_ready": 1, "agents_wrapping_up": 0, "agents_logged_in": 1}, "1 agents taking calls, fewer than 2"),
     ({"samples": 29}, "too few samples to estimate: 29 attempts measured, 30 needed"),
     ({"answer_rate": None}, "too few samples"),
@@ -218,12 +226,22 @@ def test_falls_back_to_one_call_per_ready_agent_and_says_why(changes, says):
     assert says in decision.reason
 
 
-def test_a_24_hour_abandonment_exactly_at_the_target_still_dials_ahead():
-    assert decide(state(abandon_rate_24h=0.03), SETTINGS).mode == PREDICTIVE
+def test_dials_ahead_exactly_while_one_more_abandoned_call_stays_within_the_target():
+    # 3% of 34 answered is 1.02 abandoned calls: a new campaign first needs 33 people answered (placing
+    # one call per ready agent), then may risk one abandon; 2 of 100 leave room for a third, 3 do not.
+    assert decide(state(ledger_24h=(32, 0)), SETTINGS).mode == PROGRESSIVE
+    assert decide(state(ledger_24h=(33, 0)), SETTINGS).mode == PREDICTIVE
+    assert decide(state(ledger_30d=(100, 2)), SETTINGS).mode == PREDICTIVE
+    assert decide(state(ledger_30d=(100, 3)), SETTINGS).mode == PROGRESSIVE
+
+
+def test_a_ledger_with_more_abandoned_than_answered_calls_is_refused():
+    with pytest.raises(ValueError, match="ledger_24h"):
+        state(ledger_24h=(3, 4))
 
 
 def test_every_reason_to_fall_back_is_named():
-    decision = decide(state(abandon_rate_30d=0.04, agents_ready=0, agents_wrapping_up=0, agents_logged_in=0,
+    decision = decide(state(ledger_30d=spent(0.04), agents_ready=0, agents_wrapping_up=0, agents_logged_in=0,
                             samples=0), SETTINGS)
     assert decision.calls_in_flight_target == 0
     assert all(part in decision.reason for part in ("30-day", "0 agents taking calls", "too few samples"))
