@@ -29,18 +29,19 @@ PREDICTIVE_CAMPAIGNS_SQL = text("""
           AND c.dialing_mode = 'PREDICTIVE')
     ORDER BY k.id
 """)
-# What the campaign's calls of the last hour measured, without the bias of counting only calls
-# already over: early in a run those are the quick ones (busy lines, short rings, short talks), which
-# made a new campaign look far easier than it was and dial far too many on its first predictive
-# decision. The answer rate and the ring time count only attempts dialed `settle` seconds ago or more
-# (the originate timeout and a margin): every outcome of those is known, and one still up then was
-# answered. Talk time is the censored estimate: the time talked so far by calls still up counts, and
-# only ended calls divide. Times of the campaign's predictive calls come from the ledger (the dialer's
-# own clock), the others' from the attempt (dial, then the switch's answer and hangup).
+# What the campaign's calls of the last hour measured, without the bias of counting only calls already
+# over: early in a run those are the quick ones (busy lines, short rings, short talks), which made a new
+# campaign look far easier than it was and dial far too many on its first predictive decision. The answer
+# rate and the ring time count only attempts dialed `settle` seconds ago or more (the originate timeout
+# and a margin): every outcome of those is known. A predictive call's answer is in the ledger as it
+# happens; any other call still up then was answered. Talk time is the censored estimate: the time talked
+# so far by calls still up counts, and only ended calls divide. Times of the campaign's predictive calls
+# come from the ledger (the dialer's own clock), the others' from the attempt (dial, then the switch's
+# answer and hangup).
 MEASURED_SQL = text("""
     WITH recent AS (
         SELECT a.created_at <= now() - make_interval(secs => :settle) AS settled,
-               CASE WHEN p.answered_by IS NOT NULL THEN p.answered_by = 'person'
+               CASE WHEN p.uuid IS NOT NULL THEN coalesce(p.answered_by = 'person', false)
                     WHEN a.hangup_time IS NULL THEN true
                     ELSE a.answer_time IS NOT NULL AND coalesce(a.disposition, '') <> 'MACHINE' END AS person,
                extract(epoch FROM coalesce(p.held_at - p.dialed_at, a.answer_time - a.created_at)) AS ring,

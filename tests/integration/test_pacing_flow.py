@@ -110,7 +110,7 @@ def test_the_measured_state_counts_only_settled_attempts_and_talk_still_going(se
     """Early in a run the calls already over are the quick ones; counting only them made a new campaign
     look easy and its first predictive decision dial far too many. Measured: the answer rate and ring
     over attempts dialed `settle` seconds ago or more (one still up then was answered), talk censored."""
-    ids = list(predictive_contacts(session, 7))
+    ids = list(predictive_contacts(session, 8))
     attempts = [  # (seconds since the dial, answered, hung up (seconds ago), disposition)
         (100, None, 99, "BUSY"),
         (100, None, 70, "NO_ANSWER"),
@@ -119,6 +119,7 @@ def test_the_measured_state_counts_only_settled_attempts_and_talk_still_going(se
         (80, None, 9, "ANSWERED"),  # predictive, times from the ledger below: rang 6 s, talked 60 s
         (80, None, 75, "MACHINE"),  # predictive, a machine
         (5, None, 4, "BUSY"),  # dialed too recently to count: its outcome came early because it was quick
+        (60, None, None, None),  # predictive, rang out (the ledger has no answer), its hangup not recorded yet
     ]
     for n, (dialed, answered, ended, disposition) in enumerate(attempts):
         session.execute(text("""
@@ -134,14 +135,15 @@ def test_the_measured_state_counts_only_settled_attempts_and_talk_still_going(se
         VALUES ('u-4', :c4, 'pred', now() - interval '80 s', now() - interval '74 s', 'person',
                 now() - interval '69 s', now() - interval '9 s', 'ended', 'PERSON_CONNECTED'),
                ('u-5', :c5, 'pred', now() - interval '80 s', now() - interval '75 s', 'machine',
-                NULL, now() - interval '75 s', 'ended', 'MACHINE')
-    """), {"c4": ids[4], "c5": ids[5]})
+                NULL, now() - interval '75 s', 'ended', 'MACHINE'),
+               ('u-7', :c7, 'pred', now() - interval '60 s', NULL, NULL, NULL, NULL, 'dialed', NULL)
+    """), {"c4": ids[4], "c5": ids[5], "c7": ids[7]})
     session.commit()
     agents = {"loggedIn": 10, "ready": 4, "busy": 5, "wrapUp": 1}
 
     state = measured_state(session, "pred", agents, datetime.now(UTC), settle_seconds=40)
 
-    assert state.samples == 6 and state.answer_rate == pytest.approx(3 / 6)
+    assert state.samples == 7 and state.answer_rate == pytest.approx(3 / 7)
     assert state.mean_ring_seconds == pytest.approx((10 + 6) / 2, abs=0.01)
     assert state.mean_handle_seconds == pytest.approx((60 + 50 + 60) / 2, abs=0.05)
     assert (state.agents_ready, state.agents_wrapping_up, state.agents_logged_in) == (4, 1, 10)
