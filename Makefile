@@ -36,6 +36,7 @@ chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
 
 bench-predictive: $(STAMP)
+	$(BIN)/python -m bench.predictive_model --clockwork
 	$(BIN)/python -m bench.predictive
 
 lint: $(STAMP)

@@ -1,4 +1,5 @@
-"""python -m bench.predictive_model [--agents 50 10] [--hours 2] [--seeds 3] [--latency 0.1] [--aim 0.5 ...]:
+"""python -m bench.predictive_model [--agents 50 10] [--hours 2] [--seeds 3] [--latency 0.1] [--interval 2]
+[--aim 0.5 ...] [--clockwork]:
 the pacing rule of dialer.rules.pacing in a discrete-event model of bench.predictive's workload, with no
 fleet: what the rule itself can reach, in seconds rather than minutes, apart from the dialer's latency.
 
@@ -16,7 +17,8 @@ through the ring.
 Figures per run, over the hours after a 10-minute warm-up: occupancy (talk with a person / logged-in
 time), abandonment (person answers not connected within 2 s), answered calls per agent-hour, and the
 mode the pacing was in. Reported, never asserted; this is a model, and bench.predictive measures the
-real fleet.
+real fleet. `--clockwork` adds a reference: the same agents fed person answers evenly spaced in time,
+as no dialer can (answers come when people pick up), at occupancies aimed at 75-90%.
 """
 
 import argparse
@@ -266,6 +268,28 @@ class Model:
             samples=len(settled), ledger_30d=ledger, ledger_24h=ledger)
 
 
+def clockwork_reference(world, occupancy, hours, seed):
+    """(occupancy, abandonment) of a dialer whose person answers arrive like clockwork, one every
+    talk_mean / (agents x occupancy) seconds, with no randomness on the answer side at all (no dialer
+    can do that: answers are random): a person waits for an agent until the deadline less the dialer's
+    latency and the VC's delay. The talk and wrap-up are the workload's."""
+    rng = random.Random(seed)
+    gap = world.talk_mean / (world.agents * occupancy)
+    patience, end = DEADLINE - world.latency - world.vc_delay, hours * 3600
+    free_at = [0.0] * world.agents  # a heap of when each agent is next free
+    now, talked, served, abandoned = 0.0, 0.0, 0, 0
+    while now < end:
+        now += gap
+        start = max(now, free_at[0])
+        if start - now > patience:
+            abandoned += 1
+            continue
+        talk = rng.expovariate(1 / world.talk_mean)
+        heapq.heapreplace(free_at, start + talk + world.wrap_up)
+        talked, served = talked + talk, served + 1
+    return talked / (world.agents * end), abandoned / (abandoned + served)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.predictive_model", description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, nargs="+", default=[50, 10])
@@ -273,6 +297,8 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, default=3, help="runs per figure, seeds 1..N")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds from an answer to the dialer's ask")
     parser.add_argument("--interval", type=float, default=World.interval, help="seconds between pacing decisions")
+    parser.add_argument("--clockwork", action="store_true",
+                        help="also the clockwork reference: answers evenly spaced, no randomness on that side")
     parser.add_argument("--aim", type=float, nargs="+", default=[PacingSettings().aim],
                         help="PacingSettings.aim values to compare")
     return parser.parse_args(argv)
@@ -292,6 +318,11 @@ def main(argv=None):
             settings = replace(PacingSettings(), aim=aim, interval_seconds=world.interval)
             found = run_all(world, PREDICTIVE, settings, options)
             print_row(agents, PREDICTIVE, f"{aim:g}", found, base)
+        if options.clockwork:
+            for aimed in (0.75, 0.80, 0.85, 0.90):
+                occupancy, abandoned = clockwork_reference(world, aimed, 10 * options.hours, 1)
+                print(f"  {agents:>6} {'clockwork':12} {'':>5} {occupancy:>9.1%} {'':>5} {abandoned:>10.2%}"
+                      f"   (answers evenly spaced for {aimed:.0%}; no dialer's answers are)")
 
 
 def run_all(world, mode, settings, options):
