@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from statistics import mean
 
+from bench.predictive_run import Workload
 from dialer.rules.pacing import PREDICTIVE, PacingSettings, PacingState, calls_to_place, decide
 
 PERSON, MACHINE, BUSY, NO_ANSWER = "person", "machine", "busy", "no answer"
@@ -37,20 +38,22 @@ SETTLE_MARGIN = 5.0  # dialer.flows.pacing.SETTLE_MARGIN_SECONDS
 
 @dataclass(frozen=True)
 class World:
+    """bench.predictive's workload (its defaults are the one source), and the dialer's latency."""
+
     agents: int = 50
-    person_share: float = 0.35
-    machine_share: float = 0.10
-    busy_share: float = 0.05
-    ring_min: float = 4.0
-    ring_max: float = 20.0
-    no_answer_seconds: float = 30.0
-    busy_seconds: float = 1.0
-    talk_mean: float = 60.0
-    wrap_up: float = 5.0
-    vc_delay: float = 0.3
+    person_share: float = Workload.person_share
+    machine_share: float = Workload.machine_share
+    busy_share: float = Workload.busy_share
+    ring_min: float = Workload.ring_min
+    ring_max: float = Workload.ring_max
+    no_answer_seconds: float = Workload.no_answer_seconds
+    busy_seconds: float = 1.0  # the switch simulator's busy lines answer 486 within a second
+    talk_mean: float = Workload.talk_mean
+    wrap_up: float = Workload.wrap_up
+    vc_delay: float = Workload.vc_delay
     latency: float = 0.1  # answer -> the dialer asks the VC
-    tick: float = 1.0
-    interval: float = 2.0
+    tick: float = Workload.tick_seconds
+    interval: float = Workload.pacing_seconds
 
     def fate(self, rng):
         share = rng.random()
