@@ -100,7 +100,7 @@ class Model:
         self.ready = world.agents
         self.wrapping = 0
         self.busy = 0  # talking, or reserved (PROGRESSIVE: through the ring; PREDICTIVE: VC's 0.3 s)
-        self.flying = {}  # predictive calls not yet answered: number -> dialed at
+        self.flying = {}  # predictive calls not yet answered: number -> (dialed at, fate, outcome due at)
         self.numbers = 0
         self.held = 0  # predictive person answers waiting for an agent
         self.reserved_dialing = 0  # PROGRESSIVE calls ringing with their agent reserved
@@ -167,7 +167,7 @@ class Model:
         self.dials.append((self.now, fate == PERSON, seconds))
         self.numbers += 1
         if not agent:
-            self.flying[self.numbers] = self.now
+            self.flying[self.numbers] = (self.now, fate, self.now + seconds)
         self.at(self.now + seconds, self.answered if fate in (PERSON, MACHINE) else self.unanswered,
                 fate, seconds, agent, self.numbers)
 
