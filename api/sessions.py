@@ -32,6 +32,7 @@ def configure_sessions(app, settings):
     app.secret_key = settings.secret_key or hmac.new(
         settings.api_token.encode(), b"efswitch-dialer dashboard sessions", hashlib.sha256).hexdigest()
     app.config.update(SESSION_COOKIE_NAME=COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      SESSION_COOKIE_SECURE=settings.cookie_secure,  # DIALER_COOKIE_SECURE, behind TLS
                       PERMANENT_SESSION_LIFETIME=LIFETIME, SESSION_REFRESH_EACH_REQUEST=False)
 
 

@@ -74,6 +74,7 @@ class Settings:
     cdr_password: str = ""
     read_token: str = ""  # optional: may read every route and change nothing
     secret_key: str = ""  # signs the dashboard's session cookies; empty: derived from the API token
+    cookie_secure: bool = False  # the session cookie only over HTTPS (set it behind TLS)
     default_region: str = "US"  # of numbers without a country code (ISO 3166)
     default_policy: dict = field(default_factory=dict)  # campaign policy of campaigns without settings
     predictive: "PredictiveConfig" = field(default_factory=lambda: PredictiveConfig())
@@ -125,6 +126,7 @@ def load_settings(environ=None):
         reconcile_grace_seconds=_number(env, "DIALER_RECONCILE_GRACE_SECONDS", 15.0, minimum=0.5),
         read_token=env.get("DIALER_READ_TOKEN", "").strip(),
         secret_key=env.get("DIALER_SECRET_KEY", "").strip(),
+        cookie_secure=_flag(env, "DIALER_COOKIE_SECURE"),
         default_region=_region(env),
         default_policy=_default_policy(env),
         predictive=_predictive(env),
@@ -176,6 +178,15 @@ def _switch(item, index):
     if switch.capacity < 0 or switch.cps <= 0 or not 0 < switch.port < 65536:
         raise ConfigError(f"{where}: capacity must be >= 0, cps > 0 and port 1..65535")
     return switch
+
+
+def _flag(env, name):
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
 
 
 def _number(env, name, default, minimum):

@@ -96,6 +96,14 @@ def test_a_browser_without_a_session_is_sent_to_sign_in_and_a_client_gets_a_401(
     assert (data.status_code, data.get_json()) == (401, {"error": "missing or wrong bearer token"})
 
 
+def test_the_cookie_is_secure_only_when_dialer_cookie_secure_says_so(client, database_url, redis_url, sent):
+    [plain] = signed_in(client, API_TOKEN).headers.getlist("Set-Cookie")
+    assert "secure" not in {part.strip().lower() for part in plain.split(";")}
+    behind_tls = create_app(make_settings(database_url, redis_url, secret_key="s", cookie_secure=True), celery=sent)
+    [secure] = signed_in(behind_tls.test_client(), API_TOKEN).headers.getlist("Set-Cookie")
+    assert "secure" in {part.strip().lower() for part in secure.split(";")}
+
+
 def test_signing_in_opens_an_http_only_same_site_strict_cookie_that_does_not_hold_the_token(client):
     response = signed_in(client, API_TOKEN)
 

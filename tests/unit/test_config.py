@@ -70,3 +70,21 @@ def test_the_house_policy_and_region_are_read_and_checked():
 def test_a_bad_house_policy_or_region_stops_start_up_naming_it(name, value, reason):
     with pytest.raises(ConfigError, match=reason):
         load_settings({**COMPLETE, name: value})
+
+
+@pytest.mark.parametrize("raw, secure", [("", False), ("0", False), ("no", False), ("1", True), ("True", True),
+                                         ("on", True)])
+def test_dialer_cookie_secure_reads_as_a_yes_or_no(raw, secure):
+    assert load_settings({**COMPLETE, "DIALER_COOKIE_SECURE": raw}).cookie_secure is secure
+
+
+def test_an_unclear_dialer_cookie_secure_stops_start_up():
+    with pytest.raises(ConfigError, match="DIALER_COOKIE_SECURE"):
+        load_settings({**COMPLETE, "DIALER_COOKIE_SECURE": "maybe"})
+
+
+def test_the_pacing_settle_time_defaults_to_the_originate_timeout_and_may_be_set():
+    assert load_settings(dict(COMPLETE)).predictive.settle_seconds is None  # the flow adds 5 s to the timeout
+    assert load_settings({**COMPLETE, "DIALER_PACING_SETTLE_SECONDS": "7"}).predictive.settle_seconds == 7.0
+    with pytest.raises(ConfigError, match="DIALER_PACING_SETTLE_SECONDS"):
+        load_settings({**COMPLETE, "DIALER_PACING_SETTLE_SECONDS": "0.1"})
