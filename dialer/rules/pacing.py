@@ -13,7 +13,11 @@ answers N p, where alpha = target x aim x (1 - measured / target), measured bein
 and 24-hour rates: `aim` (half) of the target while none of it is spent, shrinking to nothing as the measured
 rate nears it (the safety margin widens). Both binomials are exact (small teams are where the tails matter);
 one evaluation costs O(N + busy) and the overflow share grows with N, so a binary search between the floor
-(one call per ready agent) and the cap (max_dial_ratio x ready) takes well under a millisecond.
+(one call per ready agent) and the cap (max_dial_ratio x agents taking calls) takes well under a millisecond.
+
+Before any of that, the abandonment budget (progressive_reasons): the campaign dials ahead only while one
+more abandoned call would leave both ledger windows within the target. bench.predictive_model runs this
+rule in a model of the benchmark's workload; bench.predictive_horizon compares a candidate successor.
 """
 
 from dataclasses import dataclass
