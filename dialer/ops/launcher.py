@@ -64,10 +64,10 @@ def prepare_environment(environ, for_run=False):
 
 def _dev_tokens(environ, folder):
     """Embedded (development) mode only: tokens (and the dashboard's session secret) kept in the state
-    folder across runs."""
+    folder across runs. The read token too, so that the read-only sign-in can be tried out of the box."""
     token_file = folder / "tokens.env"
     saved = dict(line.split("=", 1) for line in token_file.read_text().split()) if token_file.exists() else {}
-    for name in ("DIALER_API_TOKEN", "DIALER_CONNECTOR_TOKEN", "DIALER_SECRET_KEY"):
+    for name in ("DIALER_API_TOKEN", "DIALER_READ_TOKEN", "DIALER_CONNECTOR_TOKEN", "DIALER_SECRET_KEY"):
         if not environ.get(name):
             environ[name] = saved.get(name) or secrets.token_urlsafe(24)
             saved[name] = environ[name]
@@ -139,7 +139,9 @@ def _announce(env, simulators):
     print("dialer: broker    ", env["REDIS_URL"])
     print("dialer: API        http://127.0.0.1:8000  (Flower http://127.0.0.1:5555)")
     print("dialer: API token  ", env["DIALER_API_TOKEN"])
-    print("dialer: dashboard   http://127.0.0.1:8000/dashboard  (sign in with the API token)")
+    if env.get("DIALER_READ_TOKEN"):
+        print("dialer: read token ", env["DIALER_READ_TOKEN"])
+    print("dialer: dashboard   http://127.0.0.1:8000/dashboard  (sign in with the API or the read token)")
     if simulators:
         print("dialer: no switch configured: starting", ", ".join(simulators))
     sys.stdout.flush()

@@ -4,7 +4,7 @@ import psycopg2
 import redis
 
 from dialer.adapters.embedded import apply_embedded_defaults, stop_embedded
-from dialer.ops.launcher import prepare_environment
+from dialer.ops.launcher import _dev_tokens, prepare_environment
 
 
 def test_the_embedded_default_starts_postgres_and_redis_from_nothing(tmp_path):
@@ -43,3 +43,16 @@ def test_make_run_fills_in_simulators_and_development_tokens_only_where_nothing_
                   "DIALER_SWITCHES": '[{"name": "x"}]', "DIALER_VC_URL": "http://vc"}
     assert prepare_environment(configured) == []
     assert "DIALER_CDR_USER" not in configured  # a real switch's CDRs are the operator's to set up
+
+
+def test_development_tokens_include_a_read_token_and_survive_runs_without_overriding_the_configured(tmp_path):
+    first = {"DIALER_API_TOKEN": "mine"}
+    _dev_tokens(first, tmp_path)
+    names = ("DIALER_READ_TOKEN", "DIALER_CONNECTOR_TOKEN", "DIALER_SECRET_KEY")
+    assert first["DIALER_API_TOKEN"] == "mine" and all(len(first[name]) >= 24 for name in names)
+    assert len({first[name] for name in names}) == 3
+    again = {}
+    _dev_tokens(again, tmp_path)
+    assert all(again[name] == first[name] for name in names)  # generated ones are kept across runs
+    assert again["DIALER_API_TOKEN"] != "mine"  # a configured token is the operator's, never written down
+    assert oct((tmp_path / "tokens.env").stat().st_mode & 0o777) == "0o600"
