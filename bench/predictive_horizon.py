@@ -83,7 +83,6 @@ def main(argv=None):
     parser.add_argument("--hours", type=float, default=1.0)
     parser.add_argument("--seeds", type=int, default=2)
     options = parser.parse_args(argv)
-    options.latency = World.latency
     print(f"bench.predictive_horizon: {options.hours:g} h per run after 10 min warm-up, seeds 1-{options.seeds}")
     print(f"  {'agents':>6} {'controller':12} {'m':>5} {'occupancy':>9} {'abandoned':>16} {'per agent-h':>11}")
     for agents in options.agents:
